@@ -1,0 +1,1 @@
+"""Workflow definitions as data: one TOML file per workflow and version."""

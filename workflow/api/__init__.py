@@ -1,0 +1,6 @@
+"""The JSON API under /api/v1 (DESIGN §5)."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from . import admin, applications, calls, lookups, openapi, subrecords, tokens  # noqa: E402,F401

@@ -1,0 +1,60 @@
+"""Applications: drafts, edits, transitions, history."""
+from __future__ import annotations
+
+from flask import jsonify
+
+from .. import schemas
+from ..services import applications as svc
+from ..services.transitions import available_triggers, fire
+from . import bp
+from .common import actor, body, page, query
+
+APPLICATION = schemas.ApplicationOut()
+
+
+def _render(app_id: int, status: int = 200):
+    a = actor()
+    app = svc.get_application(a, app_id)
+    data = APPLICATION.dump(app)
+    data["available_triggers"] = available_triggers(a, app)
+    return jsonify(data), status
+
+
+@bp.post("/applications")
+def create_application():
+    data = body(schemas.ApplicationCreate())
+    app = svc.create_application(actor(), data)
+    return _render(app.id, 201)
+
+
+@bp.get("/applications")
+def list_applications():
+    args = query(schemas.ApplicationQuery())
+    items, total = svc.list_applications(actor(), **args)
+    return jsonify(page(items, total, args["page"], args["per_page"], APPLICATION))
+
+
+@bp.get("/applications/<int:app_id>")
+def get_application(app_id: int):
+    return _render(app_id)
+
+
+@bp.patch("/applications/<int:app_id>")
+def update_application(app_id: int):
+    data = body(schemas.ApplicationIn(), partial=True)
+    svc.update_application(actor(), app_id, data)
+    return _render(app_id)
+
+
+@bp.post("/applications/<int:app_id>/transitions/<trigger>")
+def fire_transition(app_id: int, trigger: str):
+    data = body(schemas.TransitionIn(), empty_ok=True)
+    comment, version = data.pop("comment", None), data.pop("version", None)
+    fire(actor(), "application", app_id, trigger, comment=comment, version=version, payload=data)
+    return _render(app_id)
+
+
+@bp.get("/applications/<int:app_id>/history")
+def application_history(app_id: int):
+    events = svc.history(actor(), app_id)
+    return jsonify({"items": schemas.EventOut().dump(events, many=True)})

@@ -1,0 +1,70 @@
+"""What every API view needs: the actor, parsed input, rendered output."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any
+
+from flask import g, request
+from marshmallow import Schema, ValidationError
+
+from ..errors import InvalidInput, NotAuthenticated, NotPermitted
+from ..permissions import Actor
+from ..services.accounts import authenticate
+
+
+def actor() -> Actor:
+    """The signed-in actor of this request, from its bearer token."""
+    if "actor" not in g:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("send Authorization: Bearer <token>; get one from POST /api/v1/tokens")
+        g.actor = authenticate(token.strip())
+    return g.actor
+
+
+def roles(*allowed: str):
+    """Let through only actors of these roles (admins count as officers)."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            a = actor()
+            role = "officer" if a.role == "admin" and "officer" in allowed else a.role
+            if role not in allowed:
+                raise NotPermitted(f"this needs the role {' or '.join(allowed)}", {"roles": list(allowed)})
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def body(schema: Schema, *, partial: bool = False, empty_ok: bool = False) -> dict[str, Any]:
+    """The request's JSON object, validated by `schema`; 400/422 when it is not."""
+    data = request.get_json(silent=True)
+    if data is None:
+        if empty_ok and not request.get_data():
+            data = {}
+        else:
+            raise BadJSON("the request body must be a JSON object")
+    if not isinstance(data, dict):
+        raise BadJSON("the request body must be a JSON object")
+    return load(schema, data, partial=partial)
+
+
+def query(schema: Schema) -> dict[str, Any]:
+    return load(schema, request.args.to_dict())
+
+
+def load(schema: Schema, data: dict, *, partial: bool = False) -> dict[str, Any]:
+    try:
+        return schema.load(data, partial=partial)
+    except ValidationError as err:
+        raise InvalidInput("the request is not valid", err.messages) from None
+
+
+class BadJSON(InvalidInput):
+    status = 400
+    code = "bad_request"
+
+
+def page(items: list, total: int, page_no: int, per_page: int, schema: Schema) -> dict[str, Any]:
+    return {"items": schema.dump(items, many=True), "total": total, "page": page_no, "per_page": per_page}

@@ -1,0 +1,42 @@
+"""Lookup lists and the workflow definitions as data."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from .. import schemas
+from ..engine import registry as definitions
+from ..errors import InvalidInput
+from ..models import CHANNELS
+from ..services import registry
+from . import bp
+from .common import actor, roles
+
+
+@bp.get("/workflow")
+def workflow_definitions():
+    actor()
+    newest: dict[str, int] = {}
+    for name, version in definitions():
+        newest[name] = max(version, newest.get(name, 0))
+    return jsonify({"workflows": [definitions()[(n, v)].as_dict() for n, v in sorted(newest.items())]})
+
+
+@bp.get("/bodies")
+def list_bodies():
+    actor()
+    channel = request.args.get("channel")
+    if channel is not None and channel not in CHANNELS:
+        raise InvalidInput("unknown channel", {"channel": [f"one of {', '.join(CHANNELS)}"]})
+    return jsonify({"items": schemas.BodyOut().dump(registry.bodies(channel), many=True)})
+
+
+@bp.get("/bases")
+def list_bases():
+    actor()
+    return jsonify({"items": schemas.BaseOut().dump(registry.bases(), many=True)})
+
+
+@bp.get("/reviewers")
+@roles("officer")
+def list_reviewers():
+    return jsonify({"items": schemas.ReviewerOut().dump(registry.reviewers(), many=True)})

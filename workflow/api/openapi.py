@@ -1,0 +1,183 @@
+"""The OpenAPI document of /api/v1, built from the marshmallow schemas."""
+from __future__ import annotations
+
+from functools import cache
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import jsonify
+
+from .. import schemas
+from ..models import ATTACHMENT_KINDS, CHANNELS
+from . import bp
+
+ERRORS = {
+    400: "Malformed request",
+    401: "Not signed in",
+    403: "Not allowed for this actor",
+    404: "Not found",
+    409: "Wrong state or stale version",
+    413: "Upload too large",
+    422: "Invalid input",
+    429: "Too many failed sign-ins",
+}
+APP_ID = {"name": "app_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _page(name: str) -> dict:
+    return {"type": "object", "required": ["items"], "properties": {
+        "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}},
+        "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"}}}
+
+
+def _op(summary: str, ok: int, response: str | dict | None, errors: tuple[int, ...], *,
+        request: str | None = None, params: list | None = None, multipart: dict | None = None,
+        secured: bool = True) -> dict:
+    op: dict = {"summary": summary, "responses": {}}
+    if secured:
+        op["security"] = [{"bearer": []}]
+        errors = (401, *errors)
+    if params:
+        op["parameters"] = params
+    if request:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request}}}
+    if multipart:
+        op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": multipart}}}
+    if response is None:
+        op["responses"][str(ok)] = {"description": "Done"}
+    else:
+        schema = {"$ref": f"#/components/schemas/{response}"} if isinstance(response, str) else response
+        op["responses"][str(ok)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
+    for code in sorted(set(errors)):
+        op["responses"][str(code)] = {"description": ERRORS[code], "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return op
+
+
+def _path_int(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _path_str(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: dict) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+@cache
+def document() -> dict:
+    spec = APISpec(title="fundflow", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
+                   info={"description": "Workflow and approval engine of the International S&T "
+                                        "Cooperation Special Fund (国家国际科技合作专项)."})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for name in ("Error", "ApplicationOut", "ApplicationCreate", "ApplicationIn", "TransitionIn", "EventOut",
+                 "ReviewOut", "ReviewAssign", "MilestoneOut", "AttachmentOut", "CallOut", "CallIn", "CallPatch",
+                 "InstitutionOut", "InstitutionIn", "BodyOut", "BodyIn", "BaseOut", "BaseIn", "UserOut", "UserIn",
+                 "UserPatch", "ReviewerOut", "TokenOut", "TokenRequest"):
+        spec.components.schema(name, schema=getattr(schemas, name))
+    ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
+    app_id, trigger = APP_ID, _path_str("trigger")
+    paths = {
+        "/tokens": {
+            "post": _op("Sign in and get a bearer token", 201,
+                        {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
+                        (400, 422, 429), request=ref("TokenRequest"), secured=False),
+            "get": _op("List your tokens (admins: ?user=)", 200, _page("TokenOut"), (403, 422),
+                       params=[_query("user", {"type": "integer"})]),
+        },
+        "/tokens/{token_id}": {"delete": _op("Revoke a token", 204, None, (404,), params=[_path_int("token_id")])},
+        "/workflow": {"get": _op("States and transitions as data", 200, {"type": "object"}, ())},
+        "/calls": {
+            "get": _op("List calls", 200, _page("CallOut"), ()),
+            "post": _op("Create a call", 201, "CallOut", (400, 403, 422), request=ref("CallIn")),
+        },
+        "/calls/{call_id}": {
+            "get": _op("A call", 200, "CallOut", (404,), params=[_path_int("call_id")]),
+            "patch": _op("Change a call", 200, "CallOut", (400, 403, 404, 422), request=ref("CallPatch"),
+                         params=[_path_int("call_id")]),
+        },
+        "/applications": {
+            "get": _op("List applications you may see", 200, _page("ApplicationOut"), (422,), params=[
+                _query("state", {"type": "string"}), _query("channel", {"type": "string", "enum": list(CHANNELS)}),
+                _query("field", {"type": "string"}), _query("country", {"type": "string"}),
+                _query("call_id", {"type": "integer"}), _query("page", {"type": "integer", "minimum": 1}),
+                _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200})]),
+            "post": _op("Create a draft", 201, "ApplicationOut", (400, 403, 409, 422),
+                        request=ref("ApplicationCreate")),
+        },
+        "/applications/{app_id}": {
+            "get": _op("An application", 200, "ApplicationOut", (404,), params=[app_id]),
+            "patch": _op("Edit a draft", 200, "ApplicationOut", (400, 403, 404, 409, 422),
+                         request=ref("ApplicationIn"), params=[app_id]),
+        },
+        "/applications/{app_id}/transitions/{trigger}": {
+            "post": _op("Fire a trigger", 200, "ApplicationOut", (400, 403, 404, 409, 422),
+                        request=ref("TransitionIn"), params=[app_id, trigger]),
+        },
+        "/applications/{app_id}/history": {
+            "get": _op("The application's audit events, oldest first", 200, _page("EventOut"), (404,),
+                       params=[app_id]),
+        },
+        "/applications/{app_id}/reviews": {
+            "get": _op("Review assignments", 200, _page("ReviewOut"), (403, 404), params=[app_id]),
+            "post": _op("Assign a reviewer", 201, "ReviewOut", (400, 403, 404, 409, 422),
+                        request=ref("ReviewAssign"), params=[app_id]),
+        },
+        "/applications/{app_id}/reviews/{review_id}/transitions/{trigger}": {
+            "post": _op("Fire a review trigger (submit_review, decline)", 200, "ReviewOut",
+                        (400, 403, 404, 409, 422), request=ref("TransitionIn"),
+                        params=[app_id, _path_int("review_id"), trigger]),
+        },
+        "/applications/{app_id}/milestones": {
+            "get": _op("Milestones of the cooperation agreement", 200, _page("MilestoneOut"), (404,),
+                       params=[app_id]),
+        },
+        "/applications/{app_id}/milestones/{milestone_id}/transitions/{trigger}": {
+            "post": _op("Fire a milestone trigger (report, accept, return)", 200, "MilestoneOut",
+                        (400, 403, 404, 409, 422), request=ref("TransitionIn"),
+                        params=[app_id, _path_int("milestone_id"), trigger]),
+        },
+        "/applications/{app_id}/attachments": {
+            "get": _op("Attachments", 200, _page("AttachmentOut"), (404,), params=[app_id]),
+            "post": _op("Upload a PDF attachment", 201, "AttachmentOut", (400, 403, 404, 409, 413, 422),
+                        params=[app_id], multipart={
+                            "type": "object", "required": ["file", "kind"], "properties": {
+                                "file": {"type": "string", "format": "binary"},
+                                "kind": {"type": "string", "enum": list(ATTACHMENT_KINDS)}}}),
+        },
+        "/bodies": {
+            "get": _op("Recommending bodies", 200, _page("BodyOut"), (422,),
+                       params=[_query("channel", {"type": "string", "enum": list(CHANNELS)})]),
+            "post": _op("Add a recommending body", 201, "BodyOut", (400, 403, 422), request=ref("BodyIn")),
+        },
+        "/bases": {
+            "get": _op("International cooperation bases", 200, _page("BaseOut"), ()),
+            "post": _op("Add a base", 201, "BaseOut", (400, 403, 422), request=ref("BaseIn")),
+        },
+        "/institutions": {
+            "get": _op("Institutions", 200, _page("InstitutionOut"), ()),
+            "post": _op("Add an institution", 201, "InstitutionOut", (400, 403, 422),
+                        request=ref("InstitutionIn")),
+        },
+        "/reviewers": {"get": _op("The reviewer pool", 200, _page("ReviewerOut"), (403,))},
+        "/users": {
+            "get": _op("Users", 200, _page("UserOut"), (403,)),
+            "post": _op("Add a user", 201, "UserOut", (400, 403, 422), request=ref("UserIn")),
+        },
+        "/users/{user_id}": {
+            "patch": _op("Change a user", 200, "UserOut", (400, 403, 404, 422), request=ref("UserPatch"),
+                         params=[_path_int("user_id")]),
+        },
+    }
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    doc = spec.to_dict()
+    doc["servers"] = [{"url": "/api/v1"}]
+    return doc
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(document())

@@ -1,0 +1,92 @@
+"""Reviews, milestones and attachments: sub-resources of an application."""
+from __future__ import annotations
+
+from flask import jsonify, request, send_file
+
+from .. import db, schemas
+from ..errors import InvalidInput, NotFound, NotPermitted
+from ..models import Attachment, Milestone, Review
+from ..services import applications as svc
+from ..services.transitions import fire
+from . import bp
+from .common import actor, body, load, roles
+
+REVIEW = schemas.ReviewOut()
+MILESTONE = schemas.MilestoneOut()
+ATTACHMENT = schemas.AttachmentOut()
+
+
+def _reviews_for(app_id: int) -> list[Review]:
+    a = actor()
+    app = svc.get_application(a, app_id)
+    if a.acts_as_officer:
+        return list(app.reviews)
+    if a.role == "reviewer":
+        return [r for r in app.reviews if r.reviewer_id == a.id]
+    raise NotPermitted("reviews are confidential to the fund and their reviewers")
+
+
+@bp.get("/applications/<int:app_id>/reviews")
+def list_reviews(app_id: int):
+    return jsonify({"items": REVIEW.dump(_reviews_for(app_id), many=True)})
+
+
+@bp.post("/applications/<int:app_id>/reviews")
+@roles("officer")
+def assign_review(app_id: int):
+    data = body(schemas.ReviewAssign())
+    review = svc.assign_reviewer(actor(), app_id, data["reviewer_id"], data.get("due_date"))
+    return jsonify(REVIEW.dump(db.session().get(Review, review.id))), 201
+
+
+@bp.post("/applications/<int:app_id>/reviews/<int:review_id>/transitions/<trigger>")
+def fire_review(app_id: int, review_id: int, trigger: str):
+    data = body(schemas.TransitionIn(), empty_ok=True)
+    comment, version = data.pop("comment", None), data.pop("version", None)
+    fire(actor(), "review", review_id, trigger, comment=comment, version=version, payload=data,
+         application_id=app_id)
+    review = next((r for r in _reviews_for(app_id) if r.id == review_id), None)
+    if review is None:
+        raise NotFound(f"review {review_id} not found")
+    return jsonify(REVIEW.dump(review))
+
+
+@bp.get("/applications/<int:app_id>/milestones")
+def list_milestones(app_id: int):
+    app = svc.get_application(actor(), app_id)
+    return jsonify({"items": MILESTONE.dump(app.milestones, many=True)})
+
+
+@bp.post("/applications/<int:app_id>/milestones/<int:milestone_id>/transitions/<trigger>")
+def fire_milestone(app_id: int, milestone_id: int, trigger: str):
+    data = body(schemas.TransitionIn(), empty_ok=True)
+    comment, version = data.pop("comment", None), data.pop("version", None)
+    fire(actor(), "milestone", milestone_id, trigger, comment=comment, version=version, payload=data,
+         application_id=app_id)
+    return jsonify(MILESTONE.dump(db.session().get(Milestone, milestone_id)))
+
+
+@bp.post("/applications/<int:app_id>/attachments")
+def upload_attachment(app_id: int):
+    data = load(schemas.AttachmentIn(), {k: v for k, v in request.form.items()})
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("attach the file as multipart field 'file'", {"file": ["required"]})
+    att = svc.add_attachment(actor(), app_id, data["kind"], upload.filename or "", upload.stream)
+    return jsonify(ATTACHMENT.dump(att)), 201
+
+
+@bp.get("/applications/<int:app_id>/attachments")
+def list_attachments(app_id: int):
+    app = svc.get_application(actor(), app_id)
+    return jsonify({"items": ATTACHMENT.dump(app.attachments, many=True)})
+
+
+@bp.get("/applications/<int:app_id>/attachments/<int:attachment_id>")
+def download_attachment(app_id: int, attachment_id: int):
+    svc.get_application(actor(), app_id)
+    att = db.session().get(Attachment, attachment_id)
+    if att is None or att.application_id != app_id:
+        raise NotFound(f"attachment {attachment_id} not found")
+    return send_file(svc.attachment_path(att), mimetype="application/pdf", as_attachment=True,
+                     download_name=att.filename)

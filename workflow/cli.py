@@ -1,0 +1,152 @@
+"""The `fundflow` command line: thin click commands over plain functions."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from . import create_app, db
+
+
+def _app() -> Flask:
+    ctx = click.get_current_context()
+    if ctx.obj is None:
+        ctx.obj = create_app()
+        ctx.with_resource(ctx.obj.app_context())
+    return ctx.obj
+
+
+@click.group()
+def main() -> None:
+    """fundflow: the International S&T Cooperation Special Fund's workflow engine."""
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or migrate the schema."""
+    from .migrate import upgrade
+
+    app = _app()
+    upgrade(db.engine())
+    click.echo(f"schema is up to date: {app.config['DATABASE_URL']}")
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(["applicant", "recommender", "reviewer", "officer",
+                                                          "admin"]))
+@click.option("--name", default="")
+@click.option("--institution", "institution_name", help="Name of the user's institution.")
+@click.option("--body", "body_name", help="Name of the user's recommending body.")
+def create_user(email, password, role, name, institution_name, body_name) -> None:
+    """Add a user."""
+    from .errors import WorkflowError
+    from .models import Body, Institution
+    from .services.accounts import create_user as create
+
+    _app()
+    s = db.session()
+    institution_id = body_id = None
+    if institution_name:
+        institution_id = s.scalar(select(Institution.id).where(Institution.name == institution_name))
+        if institution_id is None:
+            raise click.UsageError(f"no institution named {institution_name!r}")
+    if body_name:
+        body_id = s.scalar(select(Body.id).where(Body.name == body_name))
+        if body_id is None:
+            raise click.UsageError(f"no recommending body named {body_name!r}")
+    try:
+        user = create(email, password, role, name=name, institution_id=institution_id, body_id=body_id)
+    except WorkflowError as err:
+        details = f" {err.details}" if err.details else ""
+        raise click.UsageError(f"{err.message}{details}") from None
+    click.echo(f"created {user.role} {user.email} (id {user.id})")
+
+
+@main.command()
+@click.option("--seed", default=2026, show_default=True, help="Random seed, for a repeatable data set.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def demo(seed: int, if_empty: bool) -> None:
+    """Load a realistic demo data set through the engine."""
+    from .demo import DEMO_ACCOUNTS, load_demo
+    from .migrate import upgrade
+    from .models import User
+
+    _app()
+    upgrade(db.engine())
+    if if_empty and db.session().scalar(select(User.id).limit(1)) is not None:
+        click.echo("the database already has users; demo data not loaded. Demo accounts, if loaded before:")
+        _print_accounts(DEMO_ACCOUNTS)
+        return
+    load_demo(seed=seed, progress=_progress)
+    click.echo("\nDemo data loaded. Sign in with one account per role:")
+    _print_accounts(DEMO_ACCOUNTS)
+
+
+def _print_accounts(accounts) -> None:
+    for role, email, password in accounts:
+        click.echo(f"  {role:<12} {email:<36} {password}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the web pages and the API."""
+    from waitress import serve as waitress_serve
+
+    from .migrate import upgrade
+
+    app = _app()
+    upgrade(db.engine())
+    click.echo(f"fundflow on http://{host}:{port}/  (API: /api/v1, database: {app.config['DATABASE_URL']})")
+    waitress_serve(app, host=host, port=port, threads=threads)
+
+
+@main.group()
+def audit() -> None:
+    """Check the audit chain."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Exit 0 when the chain is intact, else name the first broken event."""
+    from .audit import head, verify
+
+    app = _app()
+    s = app.extensions["fundflow.sessions"]()
+    total = head(s)[0]
+    with click.progressbar(length=total, label="verifying", file=sys.stderr) as bar:
+        last = [0]
+
+        def advance(count: int) -> None:
+            if count - last[0] >= 1000 or count == total:
+                bar.update(count - last[0])
+                last[0] = count
+
+        count, broken = verify(s, progress=advance)
+    s.close()
+    if broken:
+        click.echo(f"BROKEN after {count} events: {broken}", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain intact: {count} events")
+
+
+@main.command()
+@click.option("--database-url", help="Benchmark on this database (default: a fresh SQLite file).")
+@click.option("-n", "count", default=2000, show_default=True, help="Transitions per measurement.")
+def bench(database_url: str | None, count: int) -> None:
+    """Run the benchmarks; print one `name: value` line per figure."""
+    from .bench import run
+
+    for name, value in run(database_url=database_url, n=count, progress=_progress):
+        click.echo(f"{name}: {value}")
+
+
+def _progress(label: str, total: int):
+    """A progress bar on stderr, so stdout stays parseable."""
+    return click.progressbar(length=total, label=label, file=sys.stderr)

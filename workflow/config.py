@@ -1,0 +1,38 @@
+"""Configuration from FUNDFLOW_* environment variables (DESIGN §5)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Mapping
+
+from .db import database_url
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def from_environment(env: Mapping[str, str] | None = None) -> dict:
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("FUNDFLOW_DATA_DIR", "./instance")).resolve()
+    return {
+        "DATA_DIR": str(data_dir),
+        "DATABASE_URL": env.get("FUNDFLOW_DATABASE_URL") or database_url(str(data_dir)),
+        "REDIS_URL": env.get("FUNDFLOW_REDIS_URL") or None,
+        "SECRET_KEY": env.get("FUNDFLOW_SECRET_KEY") or _local_secret(data_dir),
+        "AUDIT_KEY": env.get("FUNDFLOW_AUDIT_KEY") or None,
+        "SMTP_URL": env.get("FUNDFLOW_SMTP_URL") or None,
+        "MAX_CONTENT_LENGTH": MAX_UPLOAD_BYTES + 64 * 1024,
+        "MAX_UPLOAD_BYTES": MAX_UPLOAD_BYTES,
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def _local_secret(data_dir: Path) -> str:
+    """Without FUNDFLOW_SECRET_KEY, keep a random key beside the embedded database."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()

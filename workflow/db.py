@@ -1,0 +1,95 @@
+"""Engine and sessions.
+
+Reads use the request's session. Every write goes through `write_session()`,
+a session of its own whose transaction on SQLite starts with BEGIN IMMEDIATE:
+a deferred transaction that reads and then writes fails with "database is
+locked" as soon as another writer got there first.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record):
+        # Take transaction control from pysqlite so "begin" below decides.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a decision reported as committed survives a power cut. It costs
+        # throughput (DESIGN §7: 2,900/s against 24,500/s) that a fund's
+        # approval traffic never comes near.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        immediate = conn.get_execution_options().get("fundflow_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def database_url(data_dir: str) -> str:
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(data_dir).resolve() / 'fundflow.db'}"
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["fundflow.engine"] = engine
+    app.extensions["fundflow.sessions"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["fundflow.write_sessions"] = sessionmaker(
+        engine.execution_options(fundflow_write=True), expire_on_commit=False
+    )
+    app.teardown_appcontext(_close_session)
+
+
+def engine() -> Engine:
+    return current_app.extensions["fundflow.engine"]
+
+
+def session() -> Session:
+    """The request's read session."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["fundflow.sessions"]()
+    return g.db_session
+
+
+@contextmanager
+def write_session() -> Iterator[Session]:
+    """A session that owns one write transaction: commit on success, else roll back."""
+    s: Session = current_app.extensions["fundflow.write_sessions"]()
+    try:
+        with s.begin():
+            yield s
+    finally:
+        s.close()
+    # The request's read transaction holds a snapshot from before this write;
+    # end it so the request's next read sees what was just committed.
+    reader = g.get("db_session")
+    if reader is not None:
+        reader.rollback()
+
+
+def _close_session(_exc) -> None:
+    s = g.pop("db_session", None)
+    if s is not None:
+        s.close()

@@ -1,0 +1,1 @@
+"""Alembic migrations; `fundflow init-db` applies them."""

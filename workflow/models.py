@@ -1,0 +1,404 @@
+"""Typed models: data and derived properties; they never commit or enqueue."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Store naive UTC, hand back aware UTC, so SQLite and PostgreSQL agree."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; fundflow stores UTC only")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+# Amounts are whole yuan: exact on every database.
+Money = BigInteger()
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+ROLES = ("applicant", "recommender", "reviewer", "officer", "admin")
+SYSTEM_ROLE = "system"
+INSTITUTION_KINDS = (
+    "university",
+    "institute",
+    "enterprise",
+    "foreign_invested_enterprise",
+    "foreign_institution",
+)
+# Foreign-invested enterprises and foreign institutions in China may apply,
+# except where sensitive technology is involved (plan, §5 of its measures).
+FOREIGN_INSTITUTION_KINDS = ("foreign_invested_enterprise", "foreign_institution")
+CHANNELS = ("intergovernmental", "inter_agency", "ministry_province", "embassy")
+BODY_KINDS = ("ministry_department", "provincial_department", "embassy_section", "bilateral_commission")
+BASE_KINDS = (
+    "innovation_park",
+    "joint_research_center",
+    "technology_transfer_center",
+    "demonstration_base",
+)
+FIELDS = (
+    "energy_resources",
+    "new_materials_manufacturing",
+    "information_networks",
+    "modern_agriculture",
+    "biology_health",
+    "ecology_environment",
+    "space_ocean",
+    "public_safety",
+    "climate_change",
+    "food_security",
+    "major_diseases",
+)
+COOPERATION_TYPES = (
+    "joint_rnd",
+    "technology_introduction",
+    "talent_introduction",
+    "base_construction",
+    "big_science",
+    "st_partnership",
+)
+PARTNER_KINDS = ("university", "institute", "enterprise", "government", "international_organization")
+ATTACHMENT_KINDS = (
+    "proposal",
+    "cooperation_agreement",
+    "signed_agreement",
+    "milestone_report",
+    "final_report",
+)
+RECOMMENDATIONS = ("fund", "fund_with_changes", "do_not_fund")
+OUTCOME_KEYS = (
+    "papers",
+    "patents",
+    "standards",
+    "technologies_transferred",
+    "experts_engaged",
+    "researchers_trained",
+)
+
+
+class Institution(Base):
+    __tablename__ = "institutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name_en: Mapped[str | None] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(40))
+    province: Mapped[str | None] = mapped_column(String(60))
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    @property
+    def is_foreign(self) -> bool:
+        return self.kind in FOREIGN_INSTITUTION_KINDS
+
+
+class Body(Base):
+    """A recommending body: the only one that may endorse applications of its channel."""
+
+    __tablename__ = "bodies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name_en: Mapped[str | None] = mapped_column(String(300))
+    channel: Mapped[str] = mapped_column(String(30), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CooperationBase(Base):
+    """An international S&T cooperation base (国际科技合作基地)."""
+
+    __tablename__ = "bases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name_en: Mapped[str | None] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(40))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    institution: Mapped[Institution | None] = relationship()
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("bodies.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    institution: Mapped[Institution | None] = relationship()
+    body: Mapped[Body | None] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class Call(Base):
+    """A call for proposals (项目指南): its window, fields, budget and rules."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str | None] = mapped_column(String(300))
+    opens_at: Mapped[dt.datetime]
+    closes_at: Mapped[dt.datetime]
+    fields: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every field
+    total_budget: Mapped[int] = mapped_column(Money)
+    quorum: Mapped[int] = mapped_column(Integer, default=3)
+    min_matching_ratio: Mapped[float] = mapped_column(Float, default=0.0)
+    max_central_per_project: Mapped[int | None] = mapped_column(Money)
+    grace_days: Mapped[int] = mapped_column(Integer, default=30)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def is_open(self, now: dt.datetime) -> bool:
+        return not self.retired and self.opens_at <= now < self.closes_at
+
+
+class Application(Base):
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str | None] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    field: Mapped[str | None] = mapped_column(String(40), index=True)
+    cooperation_type: Mapped[str | None] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(30), index=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"), index=True)
+    base_id: Mapped[int | None] = mapped_column(ForeignKey("bases.id"))
+    budget_central: Mapped[int] = mapped_column(Money, default=0)
+    budget_local_matching: Mapped[int] = mapped_column(Money, default=0)
+    budget_self_raised: Mapped[int] = mapped_column(Money, default=0)
+    duration_months: Mapped[int | None]
+    sensitive_technology: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An officer may flag sensitive technology the applicant did not declare.
+    sensitive_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    foreign_experts: Mapped[int] = mapped_column(Integer, default=0)
+    young_researchers: Mapped[int] = mapped_column(Integer, default=0)
+    approved_amount: Mapped[int | None] = mapped_column(Money)
+    outcomes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    workflow_version: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[dt.datetime | None]  # first submission: from then on it is routed
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    # Optimistic locking: every UPDATE checks and bumps the version.
+    __mapper_args__ = {"version_id_col": version}
+
+    call: Mapped[Call] = relationship()
+    institution: Mapped[Institution] = relationship()
+    body: Mapped[Body] = relationship()
+    base: Mapped[CooperationBase | None] = relationship()
+    partners: Mapped[list[Partner]] = relationship(
+        back_populates="application", cascade="all, delete-orphan", order_by="Partner.id"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="application", order_by="Attachment.id"
+    )
+    reviews: Mapped[list[Review]] = relationship(back_populates="application", order_by="Review.id")
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="application", order_by="Milestone.seq"
+    )
+
+    @property
+    def budget_total(self) -> int:
+        return self.budget_central + self.budget_local_matching + self.budget_self_raised
+
+    @property
+    def matching_ratio(self) -> float:
+        """Local matching and self-raised funds per yuan of central funds."""
+        if not self.budget_central:
+            return 0.0
+        return (self.budget_local_matching + self.budget_self_raised) / self.budget_central
+
+    @property
+    def partner_countries(self) -> list[str]:
+        return sorted({p.country for p in self.partners})
+
+    def attachment_kinds(self) -> set[str]:
+        return {a.kind for a in self.attachments}
+
+
+class Partner(Base):
+    """A consortium partner, domestic (country CN) or foreign."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+
+    application: Mapped[Application] = relationship(back_populates="partners")
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(100), unique=True)
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="attachments")
+
+
+class Review(Base):
+    """A review assignment: one expert's review of one application."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("application_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    assigned_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    workflow_version: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    score: Mapped[float | None] = mapped_column(Float)
+    opinion: Mapped[str | None] = mapped_column(Text)
+    recommendation: Mapped[str | None] = mapped_column(String(30))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[dt.datetime | None]
+
+    __mapper_args__ = {"version_id_col": version}
+
+    application: Mapped[Application] = relationship(back_populates="reviews")
+    reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
+
+
+class Milestone(Base):
+    """A milestone of the cooperation agreement, created by sign_agreement."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("application_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    seq: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    due_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    workflow_version: Mapped[int] = mapped_column(Integer)
+    report: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    application: Mapped[Application] = relationship(back_populates="milestones")
+
+
+class Event(Base):
+    """One link of the audit chain. Rows are appended, never updated or deleted."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_subject", "subject", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(20))  # application, review, milestone
+    subject_id: Mapped[int]
+    trigger: Mapped[str] = mapped_column(String(40), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(40))
+    to_state: Mapped[str | None] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
+    comment: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ChainHead(Base):
+    """The single row that every append locks, so the chain cannot fork."""
+
+    __tablename__ = "chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None]
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class SignInFailure(Base):
+    """A failed sign-in, kept for a while to slow down password guessing."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

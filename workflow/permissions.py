@@ -1,0 +1,84 @@
+"""Who is acting, what they may see and which triggers they may fire."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, exists, or_, select
+
+from .engine import TransitionDef
+from .errors import NotPermitted
+from .models import Application, Review, User
+
+SYSTEM_ROLE = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A snapshot of the user behind a request, safe to pass between sessions."""
+
+    id: int | None
+    role: str
+    email: str
+    institution_id: int | None = None
+    body_id: int | None = None
+
+    @classmethod
+    def of(cls, user: User) -> "Actor":
+        return cls(user.id, user.role, user.email, user.institution_id, user.body_id)
+
+    @property
+    def acts_as_officer(self) -> bool:
+        return self.role in ("officer", "admin")
+
+
+# Automatic transitions (quorum reached, milestone overdue) act as this actor.
+SYSTEM = Actor(id=None, role=SYSTEM_ROLE, email="system")
+
+
+def visible_applications(actor: Actor) -> Select[tuple[Application]]:
+    """The applications `actor` may see, as a query to filter further."""
+    q = select(Application)
+    if actor.role == "admin" or actor.role == SYSTEM_ROLE:
+        return q
+    submitted = Application.submitted_at.is_not(None)
+    if actor.role == "officer":
+        return q.where(submitted)
+    if actor.role == "applicant":
+        return q.where(Application.institution_id == actor.institution_id)
+    if actor.role == "recommender":
+        return q.where(Application.body_id == actor.body_id, submitted)
+    if actor.role == "reviewer":
+        assigned = exists().where(Review.application_id == Application.id, Review.reviewer_id == actor.id)
+        return q.where(assigned)
+    return q.where(or_())  # no role sees nothing
+
+
+def can_see(actor: Actor, application: Application) -> bool:
+    if actor.role in ("admin", SYSTEM_ROLE):
+        return True
+    submitted = application.submitted_at is not None
+    if actor.role == "officer":
+        return submitted
+    if actor.role == "applicant":
+        return application.institution_id == actor.institution_id
+    if actor.role == "recommender":
+        return submitted and application.body_id == actor.body_id
+    if actor.role == "reviewer":
+        return any(r.reviewer_id == actor.id for r in application.reviews)
+    return False
+
+
+def check_may_fire(actor: Actor, transition: TransitionDef, application: Application, subject) -> None:
+    """Refuse with NotPermitted unless `actor` may fire `transition` on `subject`."""
+    role = "officer" if actor.role == "admin" else actor.role
+    if role not in transition.roles:
+        raise NotPermitted(
+            f"{transition.trigger} may be fired by {', '.join(transition.roles)}, not by {actor.role}",
+            {"roles": list(transition.roles)},
+        )
+    if role == "applicant" and application.institution_id != actor.institution_id:
+        raise NotPermitted("only the applicant institution's staff may do this")
+    if role == "recommender" and application.body_id != actor.body_id:
+        raise NotPermitted("only the recommending body this application names may do this")
+    if role == "reviewer" and not (isinstance(subject, Review) and subject.reviewer_id == actor.id):
+        raise NotPermitted("only the assigned reviewer may do this")

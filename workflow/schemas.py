@@ -1,0 +1,355 @@
+"""Marshmallow schemas: what the API takes in and hands out."""
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+
+from .countries import COUNTRY_CODES
+from .models import (
+    ATTACHMENT_KINDS,
+    BASE_KINDS,
+    BODY_KINDS,
+    CHANNELS,
+    COOPERATION_TYPES,
+    FIELDS,
+    INSTITUTION_KINDS,
+    PARTNER_KINDS,
+    RECOMMENDATIONS,
+    ROLES,
+)
+
+MAX_YUAN = 10**13 - 1
+Yuan = lambda **kw: fields.Integer(strict=True, validate=validate.Range(0, MAX_YUAN), **kw)  # noqa: E731
+Text = lambda n, **kw: fields.String(validate=validate.Length(max=n), **kw)  # noqa: E731
+Name = lambda n=300, **kw: fields.String(validate=validate.Length(min=1, max=n), **kw)  # noqa: E731
+StrictBool = lambda **kw: fields.Boolean(truthy={True}, falsy={False}, **kw)  # noqa: E731
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# --- input ---------------------------------------------------------------
+
+
+class TokenRequest(Strict):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class PartnerIn(Strict):
+    name = Name(required=True)
+    country = fields.String(required=True, validate=validate.OneOf(sorted(COUNTRY_CODES)))
+    kind = fields.String(required=True, validate=validate.OneOf(PARTNER_KINDS))
+
+
+class BudgetIn(Strict):
+    central = Yuan(load_default=0)
+    local_matching = Yuan(load_default=0)
+    self_raised = Yuan(load_default=0)
+
+
+class ApplicationIn(Strict):
+    """A draft's fields; every one may be left out of a PATCH."""
+
+    call_id = fields.Integer(strict=True, validate=validate.Range(1, 2**31 - 1))
+    title = Name()
+    title_en = Text(300, allow_none=True)
+    summary = Text(20000)
+    field = fields.String(validate=validate.OneOf(FIELDS), allow_none=True)
+    cooperation_type = fields.String(validate=validate.OneOf(COOPERATION_TYPES), allow_none=True)
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    body_id = fields.Integer(strict=True, validate=validate.Range(1, 2**31 - 1))
+    base_id = fields.Integer(strict=True, validate=validate.Range(1, 2**31 - 1), allow_none=True)
+    partners = fields.List(fields.Nested(PartnerIn), validate=validate.Length(max=50))
+    budget = fields.Nested(BudgetIn)
+    duration_months = fields.Integer(strict=True, validate=validate.Range(1, 120), allow_none=True)
+    sensitive_technology = StrictBool()
+    foreign_experts = fields.Integer(strict=True, validate=validate.Range(0, 10000))
+    young_researchers = fields.Integer(strict=True, validate=validate.Range(0, 10000))
+    version = fields.Integer(strict=True, validate=validate.Range(1, 2**31 - 1))
+
+
+class ApplicationCreate(ApplicationIn):
+    @validates_schema
+    def _required(self, data, **kwargs):
+        missing = {k: ["required"] for k in ("call_id", "title", "channel", "body_id") if k not in data}
+        if missing:
+            raise ValidationError(missing)
+
+
+class MilestoneIn(Strict):
+    title = Name(required=True)
+    due_date = fields.Date(required=True)
+
+
+class OutcomesIn(Strict):
+    papers = fields.Integer(strict=True, validate=validate.Range(0, 10**6), load_default=0)
+    patents = fields.Integer(strict=True, validate=validate.Range(0, 10**6), load_default=0)
+    standards = fields.Integer(strict=True, validate=validate.Range(0, 10**6), load_default=0)
+    technologies_transferred = fields.Integer(strict=True, validate=validate.Range(0, 10**6), load_default=0)
+    experts_engaged = fields.Integer(strict=True, validate=validate.Range(0, 10**6), load_default=0)
+    researchers_trained = fields.Integer(strict=True, validate=validate.Range(0, 10**6), load_default=0)
+
+
+class TransitionIn(Strict):
+    """The body of a transition: a comment, the version seen and trigger-specific fields."""
+
+    comment = Text(10000, allow_none=True)
+    version = fields.Integer(strict=True, validate=validate.Range(1, 2**31 - 1), allow_none=True)
+    approved_amount = fields.Integer(strict=True, validate=validate.Range(1, MAX_YUAN))
+    milestones = fields.List(fields.Nested(MilestoneIn), validate=validate.Length(min=1, max=100))
+    outcomes = fields.Nested(OutcomesIn)
+    score = fields.Float(validate=validate.Range(0, 100), allow_nan=False)
+    opinion = Text(20000)
+    recommendation = fields.String(validate=validate.OneOf(RECOMMENDATIONS))
+    report = Text(20000)
+
+
+class ReviewAssign(Strict):
+    reviewer_id = fields.Integer(strict=True, required=True, validate=validate.Range(1, 2**31 - 1))
+    due_date = fields.Date(allow_none=True)
+
+
+class AttachmentIn(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(ATTACHMENT_KINDS))
+
+
+class CallIn(Strict):
+    code = Name(40, required=True)
+    title = Name(required=True)
+    title_en = Text(300, allow_none=True)
+    opens_at = fields.AwareDateTime(required=True, default_timezone=None)
+    closes_at = fields.AwareDateTime(required=True, default_timezone=None)
+    fields_ = fields.List(fields.String(validate=validate.OneOf(FIELDS)), data_key="fields",
+                          attribute="fields", load_default=list)
+    total_budget = Yuan(required=True)
+    quorum = fields.Integer(strict=True, validate=validate.Range(1, 50), load_default=3)
+    min_matching_ratio = fields.Float(validate=validate.Range(0, 100), allow_nan=False, load_default=0.0)
+    max_central_per_project = Yuan(allow_none=True, load_default=None)
+    grace_days = fields.Integer(strict=True, validate=validate.Range(0, 365), load_default=30)
+
+    @validates_schema
+    def _window(self, data, **kwargs):
+        if "opens_at" in data and "closes_at" in data and data["closes_at"] <= data["opens_at"]:
+            raise ValidationError({"closes_at": ["must be after opens_at"]})
+
+
+class UserIn(Strict):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, validate=validate.Length(min=8, max=1000))
+    name = Text(200, load_default="")
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    institution_id = fields.Integer(strict=True, allow_none=True, load_default=None)
+    body_id = fields.Integer(strict=True, allow_none=True, load_default=None)
+
+
+class UserPatch(Strict):
+    role = fields.String(validate=validate.OneOf(ROLES))
+    institution_id = fields.Integer(strict=True, allow_none=True)
+    body_id = fields.Integer(strict=True, allow_none=True)
+    active = StrictBool()
+    name = Text(200)
+
+
+class InstitutionIn(Strict):
+    name = Name(200, required=True)
+    name_en = Text(300, allow_none=True)
+    kind = fields.String(required=True, validate=validate.OneOf(INSTITUTION_KINDS))
+    province = Text(60, allow_none=True)
+
+
+class BodyIn(Strict):
+    name = Name(200, required=True)
+    name_en = Text(300, allow_none=True)
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    kind = fields.String(required=True, validate=validate.OneOf(BODY_KINDS))
+
+
+class BaseIn(Strict):
+    name = Name(200, required=True)
+    name_en = Text(300, allow_none=True)
+    kind = fields.String(required=True, validate=validate.OneOf(BASE_KINDS))
+    institution_id = fields.Integer(strict=True, allow_none=True, load_default=None)
+
+
+class ApplicationQuery(Strict):
+    state = fields.String(validate=validate.Length(max=40))
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    field = fields.String(validate=validate.OneOf(FIELDS))
+    country = fields.String(validate=validate.OneOf(sorted(COUNTRY_CODES)))
+    call_id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    page = fields.Integer(validate=validate.Range(1, 100000), load_default=1)
+    per_page = fields.Integer(validate=validate.Range(1, 200), load_default=50)
+
+
+# --- output --------------------------------------------------------------
+
+
+class PartnerOut(Schema):
+    name = fields.String()
+    country = fields.String()
+    kind = fields.String()
+
+
+class ApplicationOut(Schema):
+    id = fields.Integer()
+    call_id = fields.Integer()
+    title = fields.String()
+    title_en = fields.String(allow_none=True)
+    summary = fields.String()
+    field = fields.String(allow_none=True)
+    cooperation_type = fields.String(allow_none=True)
+    channel = fields.String()
+    body_id = fields.Integer()
+    base_id = fields.Integer(allow_none=True)
+    partners = fields.List(fields.Nested(PartnerOut))
+    budget = fields.Method("_budget")
+    duration_months = fields.Integer(allow_none=True)
+    sensitive_technology = fields.Boolean()
+    foreign_experts = fields.Integer()
+    young_researchers = fields.Integer()
+    approved_amount = fields.Integer(allow_none=True)
+    outcomes = fields.Dict(allow_none=True)
+    state = fields.String()
+    version = fields.Integer()
+    institution = fields.Function(lambda a: {"id": a.institution.id, "name": a.institution.name,
+                                             "kind": a.institution.kind})
+    workflow_version = fields.Integer()
+    submitted_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+    def _budget(self, app):
+        return {"central": app.budget_central, "local_matching": app.budget_local_matching,
+                "self_raised": app.budget_self_raised}
+
+
+class EventOut(Schema):
+    id = fields.Integer()
+    application_id = fields.Integer(allow_none=True)
+    subject = fields.String()
+    subject_id = fields.Integer()
+    trigger = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    actor_id = fields.Integer(allow_none=True)
+    role = fields.String()
+    created_at = fields.DateTime()
+    comment = fields.String(allow_none=True)
+    data = fields.Dict()
+    prev_hash = fields.String()
+    hash = fields.String()
+
+
+class ReviewOut(Schema):
+    id = fields.Integer()
+    application_id = fields.Integer()
+    reviewer_id = fields.Integer()
+    state = fields.String()
+    version = fields.Integer()
+    due_date = fields.Date(allow_none=True)
+    score = fields.Float(allow_none=True)
+    opinion = fields.String(allow_none=True)
+    recommendation = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    submitted_at = fields.DateTime(allow_none=True)
+
+
+class MilestoneOut(Schema):
+    id = fields.Integer()
+    application_id = fields.Integer()
+    seq = fields.Integer()
+    title = fields.String()
+    due_date = fields.Date()
+    state = fields.String()
+    version = fields.Integer()
+    report = fields.String(allow_none=True)
+    reported_at = fields.DateTime(allow_none=True)
+
+
+class AttachmentOut(Schema):
+    id = fields.Integer()
+    application_id = fields.Integer()
+    kind = fields.String()
+    filename = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    created_at = fields.DateTime()
+
+
+class CallOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    title = fields.String()
+    title_en = fields.String(allow_none=True)
+    opens_at = fields.DateTime()
+    closes_at = fields.DateTime()
+    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields")
+    total_budget = fields.Integer()
+    quorum = fields.Integer()
+    min_matching_ratio = fields.Float()
+    max_central_per_project = fields.Integer(allow_none=True)
+    grace_days = fields.Integer()
+    retired = fields.Boolean()
+
+
+class InstitutionOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    name_en = fields.String(allow_none=True)
+    kind = fields.String()
+    province = fields.String(allow_none=True)
+    retired = fields.Boolean()
+
+
+class BodyOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    name_en = fields.String(allow_none=True)
+    channel = fields.String()
+    kind = fields.String()
+    retired = fields.Boolean()
+
+
+class BaseOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    name_en = fields.String(allow_none=True)
+    kind = fields.String()
+    institution_id = fields.Integer(allow_none=True)
+    retired = fields.Boolean()
+
+
+class UserOut(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    role = fields.String()
+    institution_id = fields.Integer(allow_none=True)
+    body_id = fields.Integer(allow_none=True)
+    active = StrictBool()
+
+
+class ReviewerOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+    institution_id = fields.Integer(allow_none=True)
+
+
+class TokenOut(Schema):
+    id = fields.Integer()
+    created_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class Error(Schema):
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Raw()
+
+
+
+class CallPatch(CallIn):
+    retired = StrictBool()

@@ -1,0 +1,1 @@
+"""Use cases. Each owns its transaction: validate, write, seal the audit chain, commit."""

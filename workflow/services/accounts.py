@@ -1,0 +1,122 @@
+"""Users, passwords, bearer tokens and sign-in throttling."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .. import db
+from ..errors import InvalidInput, NotAuthenticated, NotFound, NotPermitted, TooManyAttempts
+from ..models import ROLES, ApiToken, Body, Institution, SignInFailure, User, utcnow
+from ..permissions import Actor
+
+MAX_FAILURES = 5
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+# A stand-in hash, so an unknown e-mail costs as much time as a wrong password.
+_DUMMY_HASH = generate_password_hash("fundflow-dummy-password")
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(email: str, password: str, role: str, *, name: str = "",
+                institution_id: int | None = None, body_id: int | None = None) -> User:
+    """Create a user; applicants need an institution, recommenders a body."""
+    email = email.strip().lower()
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}", {"role": [f"one of {', '.join(ROLES)}"]})
+    if len(password) < 8:
+        raise InvalidInput("password too short", {"password": ["at least 8 characters"]})
+    with db.write_session() as s:
+        _check_affiliation(s, role, institution_id, body_id)
+        if s.scalar(select(User.id).where(User.email == email)):
+            raise InvalidInput("e-mail already registered", {"email": ["already registered"]})
+        user = User(email=email, name=name, password_hash=generate_password_hash(password), role=role,
+                    institution_id=institution_id, body_id=body_id)
+        s.add(user)
+    return user
+
+
+def update_user(user_id: int, changes: dict) -> User:
+    """Change a user's role, affiliation or activity; deactivating ends their tokens at once."""
+    with db.write_session() as s:
+        user = s.get(User, user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        for key in ("role", "institution_id", "body_id", "name", "active"):
+            if key in changes:
+                setattr(user, key, changes[key])
+        _check_affiliation(s, user.role, user.institution_id, user.body_id)
+        if changes.get("active") is False:
+            now = utcnow()
+            for token in s.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                          ApiToken.revoked_at.is_(None))):
+                token.revoked_at = now
+    return user
+
+
+def _check_affiliation(s, role: str, institution_id: int | None, body_id: int | None) -> None:
+    if role == "applicant" and institution_id is None:
+        raise InvalidInput("an applicant belongs to an institution", {"institution_id": ["required"]})
+    if role == "recommender" and body_id is None:
+        raise InvalidInput("a recommender belongs to a recommending body", {"body_id": ["required"]})
+    if institution_id is not None and s.get(Institution, institution_id) is None:
+        raise InvalidInput("no such institution", {"institution_id": ["not found"]})
+    if body_id is not None and s.get(Body, body_id) is None:
+        raise InvalidInput("no such recommending body", {"body_id": ["not found"]})
+
+
+def issue_token(email: str, password: str) -> str:
+    """Check the password and hand out a new bearer token (only its hash is kept)."""
+    email = email.strip().lower()
+    now = utcnow()
+    with db.write_session() as s:
+        since = now - FAILURE_WINDOW
+        failures = s.scalars(select(SignInFailure.created_at).where(
+            SignInFailure.email == email, SignInFailure.created_at > since).order_by(SignInFailure.created_at)).all()
+        if len(failures) >= MAX_FAILURES:
+            retry = int((failures[-MAX_FAILURES] + FAILURE_WINDOW - now).total_seconds()) + 1
+            raise TooManyAttempts("too many failed sign-ins; try again later", retry)
+        user = s.scalar(select(User).where(User.email == email))
+        valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+        if not (user and valid and user.active):
+            s.add(SignInFailure(email=email, created_at=now))
+            s.execute(delete(SignInFailure).where(SignInFailure.created_at < since))
+        else:
+            s.execute(delete(SignInFailure).where(SignInFailure.email == email))
+            token = secrets.token_urlsafe(32)
+            s.add(ApiToken(user_id=user.id, token_hash=token_digest(token), created_at=now))
+            return token
+    raise NotAuthenticated("wrong e-mail or password")
+
+
+def authenticate(token: str) -> Actor:
+    """The actor behind a bearer token, or NotAuthenticated."""
+    s = db.session()
+    row = s.execute(
+        select(ApiToken, User).join(User, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == token_digest(token))
+    ).first()
+    if row is None or row.ApiToken.revoked_at is not None or not row.User.active:
+        raise NotAuthenticated("the token is not valid")
+    return Actor.of(row.User)
+
+
+def list_tokens(actor: Actor, user_id: int | None = None) -> list[ApiToken]:
+    if user_id is not None and user_id != actor.id and actor.role != "admin":
+        raise NotPermitted("only administrators may list another user's tokens")
+    target = actor.id if user_id is None else user_id
+    return db.session().scalars(select(ApiToken).where(ApiToken.user_id == target).order_by(ApiToken.id)).all()
+
+
+def revoke_token(actor: Actor, token_id: int) -> None:
+    with db.write_session() as s:
+        token = s.get(ApiToken, token_id)
+        if token is None or (token.user_id != actor.id and actor.role != "admin"):
+            raise NotFound(f"token {token_id} not found")
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()

@@ -1,0 +1,263 @@
+"""Applications outside the state machine: drafts, edits, attachments, reviewers, queries."""
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+from typing import IO, Any
+
+from flask import current_app
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import audit, db
+from ..engine import workflow
+from ..errors import GuardFailed, InvalidInput, NotFound, NotPermitted, StaleVersion, TooLarge, TransitionRefused
+from ..models import (
+    Application,
+    Attachment,
+    Body,
+    Call,
+    CooperationBase,
+    Event,
+    Partner,
+    Review,
+    User,
+    utcnow,
+)
+from ..permissions import Actor, can_see, visible_applications
+
+EDITABLE_STATES = ("draft", "revision_requested")
+# Which attachment may be uploaded while the application is in which state.
+ATTACHMENT_STATES = {
+    "proposal": EDITABLE_STATES,
+    "cooperation_agreement": EDITABLE_STATES,
+    "signed_agreement": ("approved",),
+    "milestone_report": ("in_progress", "suspended"),
+    "final_report": ("in_progress",),
+}
+SCALAR_FIELDS = ("title", "title_en", "summary", "field", "cooperation_type", "channel", "body_id",
+                 "base_id", "duration_months", "sensitive_technology", "foreign_experts",
+                 "young_researchers")
+
+
+def create_application(actor: Actor, data: dict[str, Any]) -> Application:
+    """Open a draft for the actor's own institution."""
+    if actor.role != "applicant" or actor.institution_id is None:
+        raise NotPermitted("only applicant institutions' staff may create applications")
+    wf = workflow("application")
+    now = utcnow()
+    with db.write_session() as s:
+        call = s.get(Call, data["call_id"])
+        if call is None or call.retired:
+            raise InvalidInput("no such call", {"call_id": ["not found"]})
+        if not call.is_open(now):
+            raise GuardFailed(f"call {call.code} is not open", {"call_id": ["the call is not open"]})
+        app = Application(call_id=call.id, institution_id=actor.institution_id, created_by_id=actor.id,
+                          state=wf.initial, workflow_version=wf.version, title=data["title"],
+                          channel=data["channel"], body_id=data["body_id"], created_at=now, updated_at=now)
+        _apply(s, app, data)
+        s.add(app)
+        s.flush()
+        audit.record(s, application_id=app.id, subject="application", subject_id=app.id, trigger="create",
+                     from_state=None, to_state=app.state, actor_id=actor.id, role=actor.role, created_at=now,
+                     comment=None, data={"workflow_version": wf.version})
+        audit.seal(s)
+    return app
+
+
+def update_application(actor: Actor, app_id: int, data: dict[str, Any]) -> Application:
+    """Edit a draft or an application returned for revision."""
+    version = data.pop("version", None)
+    now = utcnow()
+    try:
+        with db.write_session() as s:
+            app = _visible(s, actor, app_id)
+            if actor.role != "applicant" or app.institution_id != actor.institution_id:
+                raise NotPermitted("only the applicant institution's staff may edit an application")
+            if app.state not in EDITABLE_STATES:
+                raise TransitionRefused(f"an application cannot be edited while {app.state}",
+                                        {"state": app.state})
+            if version is not None and version != app.version:
+                raise StaleVersion(f"you saw version {version}; it is now at version {app.version}",
+                                   {"version": app.version})
+            if "call_id" in data and data.pop("call_id") != app.call_id:
+                raise InvalidInput("an application cannot move to another call", {"call_id": ["cannot change"]})
+            _apply(s, app, data)
+            app.updated_at = now
+            audit.record(s, application_id=app.id, subject="application", subject_id=app.id, trigger="edit",
+                         from_state=app.state, to_state=app.state, actor_id=actor.id, role=actor.role,
+                         created_at=now, comment=None, data={"fields": sorted(data)})
+            audit.seal(s)
+    except StaleDataError:
+        raise StaleVersion("the application was changed by someone else; reload and try again") from None
+    return app
+
+
+def _apply(s: Session, app: Application, data: dict[str, Any]) -> None:
+    for name in SCALAR_FIELDS:
+        if name in data:
+            setattr(app, name, data[name])
+    if "budget" in data:
+        app.budget_central = data["budget"]["central"]
+        app.budget_local_matching = data["budget"]["local_matching"]
+        app.budget_self_raised = data["budget"]["self_raised"]
+    if "partners" in data:
+        app.partners = [Partner(**p) for p in data["partners"]]
+    body = s.get(Body, app.body_id)
+    if body is None or body.retired:
+        raise InvalidInput("no such recommending body", {"body_id": ["not found"]})
+    if body.channel != app.channel:
+        raise InvalidInput(f"{body.name} recommends through the {body.channel} channel",
+                           {"body_id": [f"not a body of the {app.channel} channel"]})
+    if app.base_id is not None:
+        base = s.get(CooperationBase, app.base_id)
+        if base is None or base.retired:
+            raise InvalidInput("no such cooperation base", {"base_id": ["not found"]})
+
+
+def add_attachment(actor: Actor, app_id: int, kind: str, filename: str, stream: IO[bytes]) -> Attachment:
+    """Store an uploaded PDF for the applicant's own application."""
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    content = stream.read(limit + 1)
+    if len(content) > limit:
+        raise TooLarge(f"attachments are limited to {limit // (1024 * 1024)} MB")
+    if not _looks_like_pdf(content):
+        raise InvalidInput("the file is not a PDF", {"file": ["must be a PDF document"]})
+    folder = Path(current_app.config["DATA_DIR"]) / "attachments"
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = f"{uuid.uuid4().hex}.pdf"
+    now = utcnow()
+    with db.write_session() as s:
+        app = _visible(s, actor, app_id)
+        if actor.role != "applicant" or app.institution_id != actor.institution_id:
+            raise NotPermitted("only the applicant institution's staff may upload attachments")
+        if app.state not in ATTACHMENT_STATES[kind]:
+            raise TransitionRefused(f"a {kind} cannot be uploaded while the application is {app.state}",
+                                    {"state": app.state, "allowed_states": list(ATTACHMENT_STATES[kind])})
+        digest = hashlib.sha256(content).hexdigest()
+        att = Attachment(application_id=app.id, kind=kind, filename=_safe_name(filename), stored_name=stored,
+                         size=len(content), sha256=digest, uploaded_by_id=actor.id, created_at=now)
+        s.add(att)
+        s.flush()
+        audit.record(s, application_id=app.id, subject="attachment", subject_id=att.id, trigger="upload",
+                     from_state=None, to_state=None, actor_id=actor.id, role=actor.role, created_at=now,
+                     comment=None, data={"kind": kind, "filename": att.filename, "sha256": digest,
+                                         "size": len(content)})
+        audit.seal(s)
+        _write_file(folder / stored, content)  # inside the transaction: a failed write rolls it back
+    return att
+
+
+def _looks_like_pdf(content: bytes) -> bool:
+    return content.startswith(b"%PDF-") and b"%%EOF" in content[-2048:]
+
+
+def _safe_name(filename: str) -> str:
+    name = os.path.basename((filename or "").replace("\\", "/")).strip()
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
+    return (name or "attachment.pdf")[:200]
+
+
+def _write_file(path: Path, content: bytes) -> None:
+    tmp = path.with_suffix(".part")
+    with open(tmp, "wb") as f:
+        f.write(content)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def attachment_path(att: Attachment) -> Path:
+    return Path(current_app.config["DATA_DIR"]) / "attachments" / att.stored_name
+
+
+def assign_reviewer(actor: Actor, app_id: int, reviewer_id: int, due_date=None) -> Review:
+    """Assign an expert from the pool, unless they have a conflict of interest."""
+    if not actor.acts_as_officer:
+        raise NotPermitted("only program officers assign reviewers")
+    wf = workflow("review")
+    now = utcnow()
+    with db.write_session() as s:
+        app = _visible(s, actor, app_id)
+        if app.state != "expert_review":
+            raise TransitionRefused(f"reviewers are assigned during expert review, not while {app.state}",
+                                    {"state": app.state})
+        reviewer = s.get(User, reviewer_id)
+        if reviewer is None or reviewer.role != "reviewer" or not reviewer.active:
+            raise InvalidInput("no such reviewer", {"reviewer_id": ["not an active reviewer"]})
+        conflict = conflict_of_interest(reviewer, app)
+        if conflict:
+            raise GuardFailed(conflict, {"reviewer_id": [conflict]})
+        if any(r.reviewer_id == reviewer.id for r in app.reviews):
+            raise GuardFailed("this reviewer is already assigned", {"reviewer_id": ["already assigned"]})
+        review = Review(application=app, reviewer_id=reviewer.id, assigned_by_id=actor.id, state=wf.initial,
+                        workflow_version=wf.version, due_date=due_date, created_at=now)
+        s.add(review)
+        s.flush()
+        audit.record(s, application_id=app.id, subject="review", subject_id=review.id, trigger="assign",
+                     from_state=None, to_state=review.state, actor_id=actor.id, role=actor.role,
+                     created_at=now, comment=None, data={"reviewer_id": reviewer.id})
+        audit.seal(s)
+    return review
+
+
+def conflict_of_interest(reviewer: User, app: Application) -> str | None:
+    """Why `reviewer` may not review `app`, or None."""
+    if reviewer.institution_id is not None and reviewer.institution_id == app.institution_id:
+        return "the reviewer belongs to the applicant institution"
+    if reviewer.institution is not None:
+        name = reviewer.institution.name.casefold()
+        if any(p.name.casefold() == name for p in app.partners):
+            return "the reviewer belongs to a consortium partner"
+    return None
+
+
+# --- queries ------------------------------------------------------------------
+
+
+def get_application(actor: Actor, app_id: int) -> Application:
+    return _visible(db.session(), actor, app_id)
+
+
+def _visible(s: Session, actor: Actor, app_id: int) -> Application:
+    app = s.get(Application, app_id)
+    if app is None or not can_see(actor, app):
+        raise NotFound(f"application {app_id} not found")
+    return app
+
+
+def list_applications(actor: Actor, *, state=None, channel=None, field=None, country=None, call_id=None,
+                      page: int = 1, per_page: int = 50) -> tuple[list[Application], int]:
+    q = visible_applications(actor)
+    if state:
+        q = q.where(Application.state == state)
+    if channel:
+        q = q.where(Application.channel == channel)
+    if field:
+        q = q.where(Application.field == field)
+    if call_id:
+        q = q.where(Application.call_id == call_id)
+    if country:
+        q = q.where(exists().where(Partner.application_id == Application.id, Partner.country == country))
+    s = db.session()
+    total = s.scalar(select(func.count()).select_from(q.subquery()))
+    rows = s.scalars(
+        q.options(selectinload(Application.partners), selectinload(Application.institution))
+        .order_by(Application.id).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return list(rows), total
+
+
+def history(actor: Actor, app_id: int) -> list[Event]:
+    """The application's events, oldest first; reviews stay confidential to those who run them."""
+    get_application(actor, app_id)
+    q = select(Event).where(Event.application_id == app_id)
+    if actor.role in ("applicant", "recommender"):
+        q = q.where(Event.subject != "review")
+    elif actor.role == "reviewer":
+        own = select(Review.id).where(Review.application_id == app_id, Review.reviewer_id == actor.id)
+        q = q.where((Event.subject != "review") | Event.subject_id.in_(own))
+    return list(db.session().scalars(q.order_by(Event.id)))

@@ -1,0 +1,167 @@
+"""The one service function through which every state changes."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import audit, db
+from ..effects import REGISTRY as EFFECTS
+from ..engine import Workflow, workflow
+from ..errors import InvalidInput, NotFound, NotPermitted, StaleVersion, TransitionRefused
+from ..guards import REGISTRY as GUARDS
+from ..guards import Firing
+from ..models import Application, Milestone, Review, utcnow
+from ..permissions import Actor, can_see, check_may_fire
+
+SUBJECTS: dict[str, type] = {"application": Application, "review": Review, "milestone": Milestone}
+MAX_COMMENT = 10_000
+
+
+def fire(
+    actor: Actor,
+    subject: str,
+    subject_id: int,
+    trigger: str,
+    *,
+    comment: str | None = None,
+    version: int | None = None,
+    payload: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+    application_id: int | None = None,
+):
+    """Fire `trigger` on one application, review or milestone for `actor`, and commit.
+
+    Loads the row, checks role, ownership, state, version and guards, moves
+    the row with its workflow's machine, runs the effects, appends the audit
+    event and commits. Anything refused raises a WorkflowError and changes
+    nothing. `application_id`, when given, must own the sub-record.
+    """
+    now = now or utcnow()
+    try:
+        with db.write_session() as session:
+            row = _load(session, subject, subject_id, application_id)
+            fire_in(session, actor, row, trigger, comment=comment, version=version,
+                    payload=payload, now=now)
+            audit.seal(session)
+    except StaleDataError:
+        raise StaleVersion(f"the {subject} was changed by someone else; reload and try again") from None
+    return row
+
+
+def fire_in(
+    session: Session,
+    actor: Actor,
+    row: Application | Review | Milestone,
+    trigger: str,
+    *,
+    comment: str | None = None,
+    version: int | None = None,
+    payload: dict[str, Any] | None = None,
+    now: dt.datetime,
+) -> None:
+    """Fire within a transaction the caller owns (and seals)."""
+    kind = _kind(row)
+    wf = workflow(kind, row.workflow_version)
+    application = row if isinstance(row, Application) else row.application
+    if not can_see(actor, application):
+        raise NotFound(f"application {application.id} not found")
+    transition = _transition(wf, actor, row, trigger)
+    check_may_fire(actor, transition, application, row)
+    if version is not None and version != row.version:
+        raise StaleVersion(
+            f"you saw version {version} of this {kind}; it is now at version {row.version}",
+            {"version": row.version},
+        )
+    comment = _comment(comment, transition.comment_required)
+    firing = Firing(session, actor, application, row, transition, payload or {}, comment, now)
+    for name in transition.guards:
+        GUARDS[name](firing)
+    from_state = row.state
+    wf.fire(row, trigger)
+    for name in transition.effects:
+        EFFECTS[name](firing)
+    audit.record(
+        session,
+        application_id=application.id,
+        subject=kind,
+        subject_id=row.id,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=row.state,
+        actor_id=actor.id,
+        role=actor.role,
+        created_at=now,
+        comment=comment,
+        data={"workflow_version": wf.version, **firing.values},
+    )
+
+
+def _load(session: Session, subject: str, subject_id: int, application_id: int | None):
+    model = SUBJECTS.get(subject)
+    if model is None:
+        raise NotFound(f"no such record kind {subject!r}")
+    row = session.get(model, subject_id)
+    if row is None or (application_id is not None and _application_id(row) != application_id):
+        raise NotFound(f"{subject} {subject_id} not found")
+    return row
+
+
+def _application_id(row) -> int:
+    return row.id if isinstance(row, Application) else row.application_id
+
+
+def _kind(row) -> str:
+    for kind, model in SUBJECTS.items():
+        if isinstance(row, model):
+            return kind
+    raise TypeError(f"{type(row).__name__} has no workflow")
+
+
+def _transition(wf: Workflow, actor: Actor, row, trigger: str):
+    candidates = [t for t in wf.transitions if t.trigger == trigger]
+    if not candidates:
+        raise NotFound(f"{wf.name} has no trigger {trigger!r}", {"triggers": wf.triggers()})
+    role = "officer" if actor.role == "admin" else actor.role
+    if not any(role in t.roles for t in candidates):
+        roles = sorted({r for t in candidates for r in t.roles})
+        raise NotPermitted(f"{trigger} may be fired by {', '.join(roles)}, not by {actor.role}",
+                           {"roles": roles})
+    transition = wf.transition(trigger, row.state)
+    if transition is None:
+        state = wf.states[row.state]
+        raise TransitionRefused(
+            f"{trigger} is not allowed while the {wf.name} is {row.state} ({state.label_en})",
+            {"state": row.state, "allowed": [t.trigger for t in wf.available(row.state)]},
+        )
+    return transition
+
+
+def _comment(comment: str | None, required: bool) -> str | None:
+    if comment is not None and not isinstance(comment, str):
+        raise InvalidInput("comment must be text", {"comment": ["must be a string"]})
+    comment = (comment or "").strip() or None
+    if required and not comment:
+        raise InvalidInput("a comment giving the reason is required", {"comment": ["required"]})
+    if comment and len(comment) > MAX_COMMENT:
+        raise InvalidInput("comment is too long", {"comment": [f"at most {MAX_COMMENT} characters"]})
+    return comment
+
+
+def available_triggers(actor: Actor, row) -> list[str]:
+    """Triggers `actor` could try from the row's state (guards not evaluated)."""
+    wf = workflow(_kind(row), row.workflow_version)
+    application = row if isinstance(row, Application) else row.application
+    result = []
+    for t in wf.available(row.state):
+        try:
+            check_may_fire(actor, t, application, row)
+        except NotPermitted:
+            continue
+        result.append(t.trigger)
+    return result
+
+
+__all__ = ["fire", "fire_in", "available_triggers"]
