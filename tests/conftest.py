@@ -1,11 +1,15 @@
 """Fixtures: a fresh database per test, clients that sign in as any role, factories."""
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 # Before any app is built: no test reads the developer's ./instance or environment.
 _SCRATCH = tempfile.mkdtemp(prefix="fundflow-tests-")
@@ -17,7 +21,12 @@ from workflow import create_app  # noqa: E402
 from workflow.db import make_engine  # noqa: E402
 from workflow.migrate import upgrade  # noqa: E402
 
+from . import servers  # noqa: E402
 from .factories import Factory  # noqa: E402
+
+
+# Tests make many users; a cheap password hash keeps them fast (production keeps scrypt).
+TEST_CONFIG = {"TESTING": True, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
 
 
 @pytest.fixture(scope="session")
@@ -33,10 +42,52 @@ def sqlite_template(tmp_path_factory):
 @pytest.fixture
 def app(tmp_path, sqlite_template):
     shutil.copy(sqlite_template, tmp_path / "fundflow.db")
-    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path),
+    app = create_app({**TEST_CONFIG, "DATA_DIR": str(tmp_path),
                       "DATABASE_URL": f"sqlite:///{tmp_path / 'fundflow.db'}"})
     yield app
     app.extensions["fundflow.engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template():
+    """A PostgreSQL server (FUNDFLOW_TEST_DATABASE_URL, or a throwaway cluster) with a migrated template."""
+    url = os.environ.get("FUNDFLOW_TEST_DATABASE_URL")
+    if url:
+        yield _with_template(url)
+        return
+    with servers.postgres(Path(tempfile.mkdtemp(prefix="fundflow-pg-"))) as url:
+        yield _with_template(url)
+
+
+def _with_template(url: str) -> str:
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text("DROP DATABASE IF EXISTS fundflow_template WITH (FORCE)"))
+        c.execute(text("CREATE DATABASE fundflow_template"))
+    admin.dispose()
+    engine = make_engine(make_url(url).set(database="fundflow_template").render_as_string(hide_password=False))
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+_pg_databases = itertools.count(1)
+
+
+@pytest.fixture
+def pg_app(tmp_path, postgres_template):
+    """The app on a fresh PostgreSQL database, copied from the migrated template."""
+    name = f"fundflow_test_{os.getpid()}_{next(_pg_databases)}"
+    admin = create_engine(postgres_template, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE fundflow_template'))
+    url = make_url(postgres_template).set(database=name).render_as_string(hide_password=False)
+    app = create_app({**TEST_CONFIG, "DATA_DIR": str(tmp_path), "DATABASE_URL": url})
+    yield app
+    app.extensions["fundflow.engine"].dispose()
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture

@@ -114,26 +114,54 @@ def audit() -> None:
 
 @audit.command("verify")
 def audit_verify() -> None:
-    """Exit 0 when the chain is intact, else name the first broken event."""
+    """Exit 0 when the chain and its checkpoints are intact, else name the first broken event."""
+    from . import checkpoints
     from .audit import head, verify
 
     app = _app()
     s = app.extensions["fundflow.sessions"]()
     total = head(s)[0]
     with click.progressbar(length=total, label="verifying", file=sys.stderr) as bar:
-        last = [0]
+        done = [0]
 
         def advance(count: int) -> None:
-            if count - last[0] >= 1000 or count == total:
-                bar.update(count - last[0])
-                last[0] = count
+            if count - done[0] >= 1000 or count == total:
+                bar.update(count - done[0])
+                done[0] = count
 
         count, broken = verify(s, progress=advance)
-    s.close()
     if broken:
+        s.close()
         click.echo(f"BROKEN after {count} events: {broken}", err=True)
         sys.exit(1)
-    click.echo(f"audit chain intact: {count} events")
+    key = app.config["AUDIT_KEY"]
+    checked, mismatch = checkpoints.check(s, key, checkpoints.path_in(app.config["DATA_DIR"]))
+    s.close()
+    if mismatch:
+        click.echo(f"BROKEN: {mismatch}", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain intact: {count} events, {checked} checkpoints")
+    if checked and not key:
+        click.echo("note: FUNDFLOW_AUDIT_KEY is not set, so checkpoint signatures were not checked", err=True)
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain's head and append it to the checkpoint file; print it for publication."""
+    import json
+
+    from . import checkpoints
+    from .errors import WorkflowError
+
+    app = _app()
+    s = app.extensions["fundflow.sessions"]()
+    try:
+        record = checkpoints.write(s, app.config["AUDIT_KEY"], checkpoints.path_in(app.config["DATA_DIR"]))
+    except WorkflowError as err:
+        raise click.UsageError(err.message) from None
+    finally:
+        s.close()
+    click.echo(json.dumps(record, sort_keys=True))
 
 
 @main.command()

@@ -5,7 +5,8 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import delete, func, select
+from flask import current_app
+from sqlalchemy import delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import db
@@ -35,7 +36,7 @@ def create_user(email: str, password: str, role: str, *, name: str = "",
         _check_affiliation(s, role, institution_id, body_id)
         if s.scalar(select(User.id).where(User.email == email)):
             raise InvalidInput("e-mail already registered", {"email": ["already registered"]})
-        user = User(email=email, name=name, password_hash=generate_password_hash(password), role=role,
+        user = User(email=email, name=name, password_hash=_hash(password), role=role,
                     institution_id=institution_id, body_id=body_id)
         s.add(user)
     return user
@@ -68,6 +69,10 @@ def _check_affiliation(s, role: str, institution_id: int | None, body_id: int | 
         raise InvalidInput("no such institution", {"institution_id": ["not found"]})
     if body_id is not None and s.get(Body, body_id) is None:
         raise InvalidInput("no such recommending body", {"body_id": ["not found"]})
+
+
+def _hash(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def issue_token(email: str, password: str) -> str:
