@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Callable
 
+import calendar
+import datetime as dt
+
 from .guards import Firing
-from .models import Milestone
+from .models import Milestone, Partner
 
 Effect = Callable[[Firing], None]
 REGISTRY: dict[str, Effect] = {}
@@ -82,3 +85,38 @@ def record_report(f: Firing) -> None:
     milestone = f.subject
     milestone.report = f.payload["report"].strip()
     milestone.reported_at = f.now
+
+
+@effect
+def apply_change(f: Firing) -> None:
+    """Carry an approved change request into the project; record what it was before."""
+    app, change = f.application, f.subject
+    proposal = change.proposal
+    change.decided_at = f.now
+    if change.kind == "extension":
+        months = proposal["extend_months"]
+        f.values["duration_months"] = [app.duration_months, (app.duration_months or 0) + months]
+        app.duration_months = (app.duration_months or 0) + months
+        for milestone in app.milestones:
+            if milestone.state != "accepted":
+                milestone.due_date = add_months(milestone.due_date, months)
+    elif change.kind == "budget_reallocation":
+        before = [app.budget_central, app.budget_local_matching, app.budget_self_raised]
+        budget = proposal["budget"]
+        app.budget_central = budget["central"]
+        app.budget_local_matching = budget["local_matching"]
+        app.budget_self_raised = budget["self_raised"]
+        f.values["budget"] = [before, [budget["central"], budget["local_matching"], budget["self_raised"]]]
+    elif change.kind == "partner_change":
+        f.values["partners_before"] = [{"name": p.name, "country": p.country} for p in app.partners]
+        app.partners = [Partner(**p) for p in proposal["partners"]]
+    elif change.kind == "pi_change":
+        f.values["principal_investigator"] = [app.principal_investigator, proposal["principal_investigator"]]
+        app.principal_investigator = proposal["principal_investigator"]
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later, or the month's last day when it is shorter."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))

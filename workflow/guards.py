@@ -245,9 +245,22 @@ def review_content(f: Firing) -> None:
 def project_running(f: Firing) -> None:
     if f.application.state != "in_progress":
         raise GuardFailed(
-            f"milestones are reported only while the project is in progress (it is {f.application.state})",
+            f"this is done only while the project is in progress (it is {f.application.state})",
             {"application_state": f.application.state},
         )
+
+
+@guard
+def change_applicable(f: Firing) -> None:
+    """The change still fits the project as it is now (it may have moved on since the request)."""
+    app, change = f.application, f.subject
+    if change.kind == "budget_reallocation":
+        budget = change.proposal["budget"]
+        if app.approved_amount is not None and budget["central"] > app.approved_amount:
+            raise GuardFailed(f"central funds may not exceed the approved {app.approved_amount} yuan",
+                              {"budget": ["central above the approved amount"]})
+    if change.kind == "extension" and (app.duration_months or 0) + change.proposal["extend_months"] > 120:
+        raise GuardFailed("a project may not run longer than 120 months", {"extend_months": ["too long"]})
 
 
 @guard

@@ -101,6 +101,7 @@ ATTACHMENT_KINDS = (
     "final_report",
 )
 RECOMMENDATIONS = ("fund", "fund_with_changes", "do_not_fund")
+CHANGE_KINDS = ("extension", "budget_reallocation", "partner_change", "pi_change")
 OUTCOME_KEYS = (
     "papers",
     "patents",
@@ -234,6 +235,7 @@ class Application(Base):
     sensitive_technology: Mapped[bool] = mapped_column(Boolean, default=False)
     # An officer may flag sensitive technology the applicant did not declare.
     sensitive_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    principal_investigator: Mapped[str | None] = mapped_column(String(200))
     foreign_experts: Mapped[int] = mapped_column(Integer, default=0)
     young_researchers: Mapped[int] = mapped_column(Integer, default=0)
     approved_amount: Mapped[int | None] = mapped_column(Money)
@@ -261,6 +263,9 @@ class Application(Base):
     reviews: Mapped[list[Review]] = relationship(back_populates="application", order_by="Review.id")
     milestones: Mapped[list[Milestone]] = relationship(
         back_populates="application", order_by="Milestone.seq"
+    )
+    changes: Mapped[list[ChangeRequest]] = relationship(
+        back_populates="application", order_by="ChangeRequest.id"
     )
 
     @property
@@ -360,6 +365,28 @@ class Milestone(Base):
     __mapper_args__ = {"version_id_col": version}
 
     application: Mapped[Application] = relationship(back_populates="milestones")
+
+
+class ChangeRequest(Base):
+    """A request to change a running project, decided by an officer."""
+
+    __tablename__ = "change_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    workflow_version: Mapped[int] = mapped_column(Integer)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    proposal: Mapped[dict[str, Any]] = mapped_column(JSON)  # the change asked for, by kind
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[dt.datetime | None]
+
+    __mapper_args__ = {"version_id_col": version}
+
+    application: Mapped[Application] = relationship(back_populates="changes")
 
 
 class Event(Base):

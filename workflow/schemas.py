@@ -8,6 +8,7 @@ from .models import (
     ATTACHMENT_KINDS,
     BASE_KINDS,
     BODY_KINDS,
+    CHANGE_KINDS,
     CHANNELS,
     COOPERATION_TYPES,
     FIELDS,
@@ -65,6 +66,7 @@ class ApplicationIn(Strict):
     budget = fields.Nested(BudgetIn)
     duration_months = fields.Integer(strict=True, validate=validate.Range(1, 120), allow_none=True)
     sensitive_technology = StrictBool()
+    principal_investigator = Text(200, allow_none=True)
     foreign_experts = fields.Integer(strict=True, validate=validate.Range(0, 10000))
     young_researchers = fields.Integer(strict=True, validate=validate.Range(0, 10000))
     version = fields.Integer(strict=True, validate=validate.Range(1, 2**31 - 1))
@@ -207,6 +209,7 @@ class ApplicationOut(Schema):
     budget = fields.Method("_budget")
     duration_months = fields.Integer(allow_none=True)
     sensitive_technology = fields.Boolean()
+    principal_investigator = fields.String(allow_none=True)
     foreign_experts = fields.Integer()
     young_researchers = fields.Integer()
     approved_amount = fields.Integer(allow_none=True)
@@ -353,3 +356,44 @@ class Error(Schema):
 
 class CallPatch(CallIn):
     retired = StrictBool()
+
+
+class ChangeRequestIn(Strict):
+    """A change request: its kind, the reason (comment) and the change asked for."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(CHANGE_KINDS))
+    comment = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    extend_months = fields.Integer(strict=True, validate=validate.Range(1, 24))
+    budget = fields.Nested(BudgetIn)
+    partners = fields.List(fields.Nested(PartnerIn), validate=validate.Length(min=1, max=50))
+    principal_investigator = Name(200)
+
+    @validates_schema
+    def _fits_kind(self, data, **kwargs):
+        wanted = {"extension": "extend_months", "budget_reallocation": "budget", "partner_change": "partners",
+                  "pi_change": "principal_investigator"}
+        kind = data.get("kind")
+        if kind not in wanted:
+            return
+        errors = {name: [f"not part of a {kind} request"] for name in wanted.values()
+                  if name in data and name != wanted[kind]}
+        if wanted[kind] not in data:
+            errors[wanted[kind]] = [f"required for a {kind} request"]
+        if kind == "partner_change" and "partners" in data and all(p["country"] == "CN" for p in data["partners"]):
+            errors["partners"] = ["at least one foreign partner is required"]
+        if not (data.get("comment") or "").strip():
+            errors["comment"] = ["the reason is required"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class ChangeRequestOut(Schema):
+    id = fields.Integer()
+    application_id = fields.Integer()
+    kind = fields.String()
+    state = fields.String()
+    version = fields.Integer()
+    reason = fields.String()
+    proposal = fields.Dict()
+    created_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)

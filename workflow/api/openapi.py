@@ -75,7 +75,8 @@ def document() -> dict:
     for name in ("Error", "ApplicationOut", "ApplicationCreate", "ApplicationIn", "TransitionIn", "EventOut",
                  "ReviewOut", "ReviewAssign", "MilestoneOut", "AttachmentOut", "CallOut", "CallIn", "CallPatch",
                  "InstitutionOut", "InstitutionIn", "BodyOut", "BodyIn", "BaseOut", "BaseIn", "UserOut", "UserIn",
-                 "UserPatch", "ReviewerOut", "TokenOut", "TokenRequest"):
+                 "UserPatch", "ReviewerOut", "TokenOut", "TokenRequest", "ChangeRequestIn",
+                 "ChangeRequestOut"):
         spec.components.schema(name, schema=getattr(schemas, name))
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
     app_id, trigger = APP_ID, _path_str("trigger")
@@ -83,7 +84,7 @@ def document() -> dict:
         "/tokens": {
             "post": _op("Sign in and get a bearer token", 201,
                         {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
-                        (400, 422, 429), request=ref("TokenRequest"), secured=False),
+                        (400, 401, 422, 429), request=ref("TokenRequest"), secured=False),
             "get": _op("List your tokens (admins: ?user=)", 200, _page("TokenOut"), (403, 422),
                        params=[_query("user", {"type": "integer"})]),
         },
@@ -165,6 +166,25 @@ def document() -> dict:
         "/users": {
             "get": _op("Users", 200, _page("UserOut"), (403,)),
             "post": _op("Add a user", 201, "UserOut", (400, 403, 422), request=ref("UserIn")),
+        },
+        "/applications/{app_id}/changes": {
+            "get": _op("Change requests of a project", 200, _page("ChangeRequestOut"), (404,), params=[app_id]),
+            "post": _op("Request a change (extension, budget reallocation, partner or PI change)", 201,
+                        "ChangeRequestOut", (400, 403, 404, 409, 422), request=ref("ChangeRequestIn"),
+                        params=[app_id]),
+        },
+        "/applications/{app_id}/changes/{change_id}/transitions/{trigger}": {
+            "post": _op("Decide a change request (approve, refuse)", 200, "ChangeRequestOut",
+                        (400, 403, 404, 409, 422), request=ref("TransitionIn"),
+                        params=[app_id, _path_int("change_id"), trigger]),
+        },
+        "/statistics": {"get": _op("Counts and funds by channel, field, country, state and base", 200,
+                                   {"type": "object"}, ())},
+        "/calls/{call_id}/ranking": {
+            "get": _op("The call's reviewed applications, best mean score first", 200,
+                       {"type": "object", "required": ["items"], "properties": {
+                           "call_id": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}},
+                       (403, 404), params=[_path_int("call_id")]),
         },
         "/users/{user_id}": {
             "patch": _op("Change a user", 200, "UserOut", (400, 403, 404, 422), request=ref("UserPatch"),

@@ -39,8 +39,8 @@ ATTACHMENT_STATES = {
     "final_report": ("in_progress",),
 }
 SCALAR_FIELDS = ("title", "title_en", "summary", "field", "cooperation_type", "channel", "body_id",
-                 "base_id", "duration_months", "sensitive_technology", "foreign_experts",
-                 "young_researchers")
+                 "base_id", "duration_months", "sensitive_technology", "principal_investigator",
+                 "foreign_experts", "young_researchers")
 
 
 def create_application(actor: Actor, data: dict[str, Any]) -> Application:

@@ -13,10 +13,15 @@ from ..engine import Workflow, workflow
 from ..errors import InvalidInput, NotFound, NotPermitted, StaleVersion, TransitionRefused
 from ..guards import REGISTRY as GUARDS
 from ..guards import Firing
-from ..models import Application, Milestone, Review, utcnow
+from ..models import Application, ChangeRequest, Milestone, Review, utcnow
 from ..permissions import Actor, can_see, check_may_fire
 
-SUBJECTS: dict[str, type] = {"application": Application, "review": Review, "milestone": Milestone}
+SUBJECTS: dict[str, type] = {
+    "application": Application,
+    "review": Review,
+    "milestone": Milestone,
+    "change_request": ChangeRequest,
+}
 MAX_COMMENT = 10_000
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 19:58:23.001443
+Create Date: 2026-11-23 20:06:35.720835
 
 """
 from typing import Sequence, Union
@@ -140,6 +140,7 @@ def upgrade() -> None:
     sa.Column('duration_months', sa.Integer(), nullable=True),
     sa.Column('sensitive_technology', sa.Boolean(), nullable=False),
     sa.Column('sensitive_flagged', sa.Boolean(), nullable=False),
+    sa.Column('principal_investigator', sa.String(length=200), nullable=True),
     sa.Column('foreign_experts', sa.Integer(), nullable=False),
     sa.Column('young_researchers', sa.Integer(), nullable=False),
     sa.Column('approved_amount', sa.BigInteger(), nullable=True),
@@ -182,6 +183,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attachments_application_id'), ['application_id'], unique=False)
+
+    op.create_table('change_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('workflow_version', sa.Integer(), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('proposal', sa.JSON(), nullable=False),
+    sa.Column('created_at', workflow.models.UTCDateTime(), nullable=False),
+    sa.Column('decided_at', workflow.models.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['application_id'], ['applications.id'], ),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('change_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_change_requests_application_id'), ['application_id'], unique=False)
 
     op.create_table('events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -297,6 +317,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_events_actor_id'))
 
     op.drop_table('events')
+    with op.batch_alter_table('change_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_change_requests_application_id'))
+
+    op.drop_table('change_requests')
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attachments_application_id'))
 
