@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -15,6 +16,7 @@ def _app() -> Flask:
     if ctx.obj is None:
         ctx.obj = create_app()
         ctx.with_resource(ctx.obj.app_context())
+        ctx.call_on_close(ctx.obj.extensions["fundflow.engine"].dispose)
     return ctx.obj
 
 
@@ -162,6 +164,47 @@ def audit_checkpoint() -> None:
     finally:
         s.close()
     click.echo(json.dumps(record, sort_keys=True))
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup(path: Path) -> None:
+    """Write the database, attachments, documents and checkpoints to one archive."""
+    from .backup import backup as write_backup
+    from .errors import WorkflowError
+
+    try:
+        manifest = write_backup(_app(), path)
+    except WorkflowError as err:
+        raise click.UsageError(err.message) from None
+    click.echo(f"backed up {len(manifest['members'])} files and the audit chain up to event "
+               f"{manifest['audit_head'][0]} to {path}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.confirmation_option(prompt="Replace the database and files with the backup's?")
+def restore(path: Path) -> None:
+    """Replace the database and files with a backup's, then verify the audit chain.
+
+    Stop the server and workers first: they hold the database open.
+    """
+    from .audit import verify
+    from .backup import restore as read_backup
+    from .errors import WorkflowError
+
+    app = _app()
+    try:
+        manifest = read_backup(app, path)
+    except WorkflowError as err:
+        raise click.UsageError(err.message) from None
+    s = app.extensions["fundflow.sessions"]()
+    count, broken = verify(s)
+    s.close()
+    if broken:
+        click.echo(f"restored, but the audit chain is BROKEN: {broken}", err=True)
+        sys.exit(1)
+    click.echo(f"restored the backup of {manifest['created_at']}: {count} audit events, chain intact")
 
 
 @main.command()

@@ -1,0 +1,83 @@
+"""Backup and restore: database, attachments and checkpoints come back together, intact."""
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from workflow import audit, db
+from workflow.cli import main
+from workflow.models import Application, Attachment
+
+from .factories import Factory
+
+
+@pytest.fixture(params=["app", "pg_app"])
+def any_app(request):
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture
+def cli(any_app, monkeypatch):
+    monkeypatch.setenv("FUNDFLOW_DATA_DIR", any_app.config["DATA_DIR"])
+    monkeypatch.setenv("FUNDFLOW_DATABASE_URL", any_app.config["DATABASE_URL"])
+    monkeypatch.setenv("FUNDFLOW_AUDIT_KEY", "checkpoint key")
+    return lambda *args: CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def _state(app):
+    with app.app_context():
+        s = db.session()
+        return (s.scalar(select(func.count(Application.id))), audit.head(s),
+                sorted(s.scalars(select(Attachment.stored_name))))
+
+
+def test_restore_brings_back_database_files_and_checkpoints(any_app, cli, tmp_path):
+    factory = Factory(any_app)
+    factory.application("in_progress")
+    assert cli("audit", "checkpoint").exit_code == 0
+    before = _state(any_app)
+    archive = tmp_path / "backup.tar.gz"
+
+    result = cli("backup", str(archive))
+    assert result.exit_code == 0, result.output
+
+    factory.application("approved")  # work done after the backup ...
+    attachments = Path(any_app.config["DATA_DIR"]) / "attachments"
+    lost = attachments / before[2][0]
+    lost.unlink()  # ... and a file lost
+    assert _state(any_app) != before
+
+    result = cli("restore", "--yes", str(archive))
+    assert result.exit_code == 0, result.output
+    assert "chain intact" in result.output
+    any_app.extensions["fundflow.engine"].dispose()  # as a restarted server would
+    assert _state(any_app) == before
+    assert lost.exists()
+    assert sorted(p.name for p in attachments.iterdir()) == before[2]
+    assert cli("audit", "verify").exit_code == 0
+
+
+def test_a_damaged_archive_is_refused_before_anything_changes(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("FUNDFLOW_DATA_DIR", app.config["DATA_DIR"])
+    monkeypatch.setenv("FUNDFLOW_DATABASE_URL", app.config["DATABASE_URL"])
+    Factory(app).application("pending_recommendation")
+    run = lambda *args: CliRunner().invoke(main, list(args))  # noqa: E731
+    archive, damaged = tmp_path / "ok.tar.gz", tmp_path / "damaged.tar.gz"
+    assert run("backup", str(archive)).exit_code == 0
+    assert run("backup", str(archive)).exit_code == 2  # never overwrites
+
+    with tarfile.open(archive) as src, tarfile.open(damaged, "w:gz") as dst:
+        for member in src.getmembers():
+            data = src.extractfile(member).read()
+            if member.name.startswith("files/attachments/"):
+                data = data.replace(b"%PDF-1.4", b"%PDF-1.5")
+            member.size = len(data)
+            dst.addfile(member, __import__("io").BytesIO(data))
+    before = _state(app)
+    result = run("restore", "--yes", str(damaged))
+    assert result.exit_code == 2 and "does not match its manifest" in result.output
+    assert _state(app) == before
