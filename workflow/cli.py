@@ -74,6 +74,7 @@ def create_user(email, password, role, name, institution_name, body_name) -> Non
 def demo(seed: int, if_empty: bool) -> None:
     """Load a realistic demo data set through the engine."""
     from .demo import DEMO_ACCOUNTS, load_demo
+    from .errors import WorkflowError
     from .migrate import upgrade
     from .models import User
 
@@ -83,7 +84,10 @@ def demo(seed: int, if_empty: bool) -> None:
         click.echo("the database already has users; demo data not loaded. Demo accounts, if loaded before:")
         _print_accounts(DEMO_ACCOUNTS)
         return
-    load_demo(seed=seed, progress=_progress)
+    try:
+        load_demo(seed=seed, progress=_progress)
+    except WorkflowError as err:
+        raise click.UsageError(err.message) from None
     click.echo("\nDemo data loaded. Sign in with one account per role:")
     _print_accounts(DEMO_ACCOUNTS)
 
