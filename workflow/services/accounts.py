@@ -80,15 +80,17 @@ def issue_token(email: str, password: str) -> str:
     """Check the password and hand out a new bearer token (only its hash is kept)."""
     email = email.strip().lower()
     now = utcnow()
+    since = now - FAILURE_WINDOW
+    reader = db.session()
+    failures = reader.scalars(select(SignInFailure.created_at).where(
+        SignInFailure.email == email, SignInFailure.created_at > since).order_by(SignInFailure.created_at)).all()
+    if len(failures) >= MAX_FAILURES:
+        retry = int((failures[-MAX_FAILURES] + FAILURE_WINDOW - now).total_seconds()) + 1
+        raise TooManyAttempts("too many failed sign-ins; try again later", retry)
+    user = reader.scalar(select(User).where(User.email == email))
+    # Checked before the write lock is taken: the hash is slow on purpose.
+    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     with db.write_session() as s:
-        since = now - FAILURE_WINDOW
-        failures = s.scalars(select(SignInFailure.created_at).where(
-            SignInFailure.email == email, SignInFailure.created_at > since).order_by(SignInFailure.created_at)).all()
-        if len(failures) >= MAX_FAILURES:
-            retry = int((failures[-MAX_FAILURES] + FAILURE_WINDOW - now).total_seconds()) + 1
-            raise TooManyAttempts("too many failed sign-ins; try again later", retry)
-        user = s.scalar(select(User).where(User.email == email))
-        valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
         if not (user and valid and user.active):
             s.add(SignInFailure(email=email, created_at=now))
             s.execute(delete(SignInFailure).where(SignInFailure.created_at < since))
