@@ -273,5 +273,8 @@ def report_content(f: Firing) -> None:
 @guard
 def milestone_past_due(f: Firing) -> None:
     milestone: Milestone = f.subject
-    if milestone.due_date >= f.now.date():
+    today = f.payload.get("as_of") or f.now.date()  # the scan may look at another day than today
+    if f.application.state not in ("in_progress", "suspended"):
+        raise GuardFailed(f"the project is {f.application.state}: its milestones are no longer followed")
+    if milestone.due_date >= today:
         raise GuardFailed(f"milestone {milestone.seq} is due on {milestone.due_date}, not yet overdue")
