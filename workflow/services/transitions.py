@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,6 +24,9 @@ SUBJECTS: dict[str, type] = {
     "change_request": ChangeRequest,
 }
 MAX_COMMENT = 10_000
+# Built once: the write session is always fresh, so this is what session.get
+# would run, without composing the statement again on every firing.
+_BY_ID = {model: select(model).where(model.id == bindparam("id")) for model in SUBJECTS.values()}
 
 
 def fire(
@@ -86,6 +90,10 @@ def fire_in(
         GUARDS[name](firing)
     from_state = row.state
     wf.fire(row, trigger)
+    # An effect may fire a follow-up (the review completing the quorum closes
+    # expert review); its event must come after the event of its cause.
+    queued = session.info.setdefault("pending_events", [])
+    cause_at = len(queued)
     for name in transition.effects:
         EFFECTS[name](firing)
     audit.record(
@@ -102,13 +110,15 @@ def fire_in(
         comment=comment,
         data={"workflow_version": wf.version, **firing.values},
     )
+    if queued is session.info.get("pending_events") and queued[cause_at:-1]:
+        queued.insert(cause_at, queued.pop())
 
 
 def _load(session: Session, subject: str, subject_id: int, application_id: int | None):
     model = SUBJECTS.get(subject)
     if model is None:
         raise NotFound(f"no such record kind {subject!r}")
-    row = session.get(model, subject_id)
+    row = session.execute(_BY_ID[model], {"id": subject_id}).scalar_one_or_none()
     if row is None or (application_id is not None and _application_id(row) != application_id):
         raise NotFound(f"{subject} {subject_id} not found")
     return row

@@ -1,0 +1,44 @@
+"""`fundflow bench` prints every figure it promises; no timing is asserted."""
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from workflow.cli import main
+
+FIGURES = ("engine_per_s", "engine_p50_ms", "engine_p99_ms", "floor_per_s", "floor_p50_ms", "floor_p99_ms",
+           "engine_floor_ratio", "engine_floor_p50_ratio", "verify_events_per_s")
+
+
+def bench(*args: str) -> dict[str, str]:
+    result = CliRunner().invoke(main, ["bench", "-n", "50", *args])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line]
+    figures = dict(line.split(": ", 1) for line in lines)
+    assert len(figures) == len(lines), "every line of stdout is one `name: value`"
+    return figures
+
+
+def assert_positive_figures(figures: dict[str, str]) -> None:
+    for name in FIGURES:
+        assert name in figures, f"{name} missing from {sorted(figures)}"
+        assert float(figures[name]) > 0, f"{name}: {figures[name]}"
+
+
+def test_bench_on_a_fresh_sqlite_file_prints_every_figure():
+    figures = bench()
+    assert_positive_figures(figures)
+    assert figures["database"] == "sqlite"
+    assert figures["sqlite_synchronous"] == "FULL"
+    assert int(figures["verify_events"]) >= 100  # both sides' changes are on the one verified chain
+
+
+def test_bench_on_postgresql_leaves_no_schema_behind(postgres_template):
+    figures = bench("--database-url", postgres_template)
+    assert_positive_figures(figures)
+    assert figures["database"] == "postgresql"
+    engine = create_engine(postgres_template)
+    with engine.connect() as c:
+        left = c.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'fundflow_bench_%'")).all()
+    engine.dispose()
+    assert left == []
