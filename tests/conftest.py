@@ -105,16 +105,16 @@ class ApiClient:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     def get(self, path, **kw):
-        return self.client.get(f"/api/v1{path}", headers=self._headers(), **kw)
+        return self.client.get(f"/api/v1{path}", headers=self._headers(), buffered=True, **kw)
 
     def delete(self, path, **kw):
-        return self.client.delete(f"/api/v1{path}", headers=self._headers(), **kw)
+        return self.client.delete(f"/api/v1{path}", headers=self._headers(), buffered=True, **kw)
 
     def post(self, path, json=None, **kw):
-        return self.client.post(f"/api/v1{path}", json=json, headers=self._headers(), **kw)
+        return self.client.post(f"/api/v1{path}", json=json, headers=self._headers(), buffered=True, **kw)
 
     def patch(self, path, json=None, **kw):
-        return self.client.patch(f"/api/v1{path}", json=json, headers=self._headers(), **kw)
+        return self.client.patch(f"/api/v1{path}", json=json, headers=self._headers(), buffered=True, **kw)
 
     def fire(self, app_id, trigger, **body):
         return self.post(f"/applications/{app_id}/transitions/{trigger}", json=body)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from workflow import audit, db
 from workflow.cli import main
@@ -33,8 +34,13 @@ def cli(app, monkeypatch):
 
 
 def sql(app, statement, **params):
-    with app.app_context(), db.write_session() as s:
-        s.execute(text(statement), params)
+    """Tamper as someone with the database file would: foreign keys are no obstacle to them."""
+    path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA foreign_keys=OFF")
+    with connection:
+        connection.execute(statement, params)
+    connection.close()
 
 
 def events(app):

@@ -171,6 +171,28 @@ def audit_checkpoint() -> None:
 
 
 @main.command()
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Scan as of this day (default: today).")
+def scan(as_of) -> None:
+    """Run the periodic scan: milestones due and overdue, reviews past due."""
+    from .documents import BEIJING
+    from .models import utcnow
+    from .scan import scan as run_scan
+
+    _app()
+    day = as_of.date() if as_of else utcnow().astimezone(BEIJING).date()
+    with click.progressbar(length=1, label=f"scanning as of {day}", file=sys.stderr) as bar:
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        done = run_scan(day, progress=advance)
+    for name in sorted(done):
+        click.echo(f"{name}: {done[name]}")
+    if not done:
+        click.echo("nothing to do")
+
+
+@main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup(path: Path) -> None:
     """Write the database, attachments, documents and checkpoints to one archive."""

@@ -7,6 +7,8 @@ locked" as soon as another writer got there first.
 """
 from __future__ import annotations
 
+import os
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -54,6 +56,9 @@ def database_url(data_dir: str) -> str:
 
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
+    # A forked child (an RQ work horse) must not share its parent's connections.
+    ref = weakref.ref(engine)
+    os.register_at_fork(after_in_child=lambda: (e := ref()) is not None and e.dispose(close=False))
     app.extensions["fundflow.engine"] = engine
     app.extensions["fundflow.sessions"] = sessionmaker(engine, expire_on_commit=False)
     app.extensions["fundflow.write_sessions"] = sessionmaker(

@@ -16,6 +16,7 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from .errors import TransitionRefused
+from .models import ROLES, SYSTEM_ROLE
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class TransitionDef:
     label_en: str
     guards: tuple[str, ...] = ()
     effects: tuple[str, ...] = ()
+    jobs: tuple[str, ...] = ()  # follow-up work, run after commit
     comment_required: bool = False
 
 
@@ -121,6 +123,7 @@ def parse_definition(data: dict[str, Any], known_names: set[str] | None = None) 
             label_en=t["label_en"],
             guards=tuple(t.get("guards", ())),
             effects=tuple(t.get("effects", ())),
+            jobs=tuple(t.get("jobs", ())),
             comment_required=t.get("comment") == "required",
         )
         for t in data["transitions"]
@@ -154,17 +157,20 @@ def _check(data, states, transitions, known_names) -> None:
             if (t.trigger, s) in seen:
                 raise DefinitionError(f"{where}: {t.trigger} from {s!r} is defined twice")
             seen.add((t.trigger, s))
-        unknown = {*t.guards, *t.effects} - known_names if known_names else set()
+        for role in t.roles:
+            if role not in (*ROLES, SYSTEM_ROLE):
+                raise DefinitionError(f"{where}: {t.trigger} names unknown role {role!r}")
+        unknown = {*t.guards, *t.effects, *t.jobs} - known_names if known_names else set()
         if unknown:
-            raise DefinitionError(f"{where}: {t.trigger} names unknown guards or effects {sorted(unknown)}")
+            raise DefinitionError(f"{where}: {t.trigger} names unknown guards, effects or jobs {sorted(unknown)}")
 
 
 @cache
 def registry() -> dict[tuple[str, int], Workflow]:
     """Every definition shipped in states/, keyed by (name, version). Built once."""
-    from . import effects, guards  # the names a definition may use
+    from . import effects, guards, jobs  # the names a definition may use
 
-    known = set(guards.REGISTRY) | set(effects.REGISTRY)
+    known = set(guards.REGISTRY) | set(effects.REGISTRY) | set(jobs.JOBS)
     found: dict[tuple[str, int], Workflow] = {}
     for entry in resources.files("workflow.states").iterdir():
         if entry.name.endswith(".toml"):

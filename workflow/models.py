@@ -429,3 +429,74 @@ class SignInFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DocumentCounter(Base):
+    """The last number handed out for one kind of document in one year."""
+
+    __tablename__ = "document_counters"
+
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class Document(Base):
+    """A generated decision document (立项通知书 and its kin): numbered once, rendered from a frozen context."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        UniqueConstraint("kind", "year", "seq"),
+        UniqueConstraint("source_event_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int]
+    seq: Mapped[int]
+    number: Mapped[str] = mapped_column(String(60), unique=True)
+    source_event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))  # the decision it records
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)  # everything the PDF shows, as decided
+    stored_name: Mapped[str | None] = mapped_column(String(100), unique=True)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None]
+    issued_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    issued_at: Mapped[dt.datetime | None]
+
+    application: Mapped[Application] = relationship()
+
+
+class Outbox(Base):
+    """Follow-up work recorded in the transition's own transaction, handed to the job queue after commit."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    done_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    failed_at: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Notice(Base):
+    """A message in a user's in-app inbox; also e-mailed when SMTP is configured."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("user_id", "dedupe_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str] = mapped_column(String(120))  # a retried job never sends twice
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[dt.datetime | None]
+    emailed_at: Mapped[dt.datetime | None]

@@ -222,6 +222,8 @@ class ApplicationOut(Schema):
     submitted_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+    # Set by the single-application views: the triggers this actor could try now.
+    available_triggers = fields.List(fields.String(), dump_only=True)
 
     def _budget(self, app):
         return {"central": app.budget_central, "local_matching": app.budget_local_matching,
@@ -397,3 +399,51 @@ class ChangeRequestOut(Schema):
     proposal = fields.Dict()
     created_at = fields.DateTime()
     decided_at = fields.DateTime(allow_none=True)
+
+
+class DocumentOut(Schema):
+    id = fields.Integer()
+    application_id = fields.Integer()
+    kind = fields.String()
+    number = fields.String()
+    sha256 = fields.String()
+    size = fields.Integer()
+    issued_at = fields.DateTime()
+    issued_event_id = fields.Integer()
+    source_event_id = fields.Integer()
+
+
+class NoticeOut(Schema):
+    id = fields.Integer()
+    application_id = fields.Integer(allow_none=True)
+    kind = fields.String()
+    subject = fields.String()
+    body = fields.String()
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+    emailed_at = fields.DateTime(allow_none=True)
+
+
+class JobOut(Schema):
+    id = fields.Integer()
+    job = fields.String()
+    payload = fields.Dict()
+    created_at = fields.DateTime()
+    dispatched_at = fields.DateTime(allow_none=True)
+    done_at = fields.DateTime(allow_none=True)
+    failed_at = fields.DateTime(allow_none=True)
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+
+
+class ListQuery(Strict):
+    page = fields.Integer(validate=validate.Range(1, 100000), load_default=1)
+    per_page = fields.Integer(validate=validate.Range(1, 200), load_default=50)
+
+
+class NoticeQuery(ListQuery):
+    unread = fields.Boolean(truthy={"true", "1"}, falsy={"false", "0"}, load_default=False)
+
+
+class JobQuery(ListQuery):
+    state = fields.String(validate=validate.OneOf(("pending", "failed", "done")))

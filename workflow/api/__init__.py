@@ -3,4 +3,15 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import admin, applications, calls, changes, lookups, openapi, reports, subrecords, tokens  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    admin,
+    applications,
+    calls,
+    changes,
+    documents,
+    lookups,
+    openapi,
+    reports,
+    subrecords,
+    tokens,
+)

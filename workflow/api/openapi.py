@@ -76,7 +76,7 @@ def document() -> dict:
                  "ReviewOut", "ReviewAssign", "MilestoneOut", "AttachmentOut", "CallOut", "CallIn", "CallPatch",
                  "InstitutionOut", "InstitutionIn", "BodyOut", "BodyIn", "BaseOut", "BaseIn", "UserOut", "UserIn",
                  "UserPatch", "ReviewerOut", "TokenOut", "TokenRequest", "ChangeRequestIn",
-                 "ChangeRequestOut"):
+                 "ChangeRequestOut", "DocumentOut", "NoticeOut", "JobOut"):
         spec.components.schema(name, schema=getattr(schemas, name))
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
     app_id, trigger = APP_ID, _path_str("trigger")
@@ -177,6 +177,35 @@ def document() -> dict:
             "post": _op("Decide a change request (approve, refuse)", 200, "ChangeRequestOut",
                         (400, 403, 404, 409, 422), request=ref("TransitionIn"),
                         params=[app_id, _path_int("change_id"), trigger]),
+        },
+        "/applications/{app_id}/documents": {
+            "get": _op("Generated decision documents", 200, _page("DocumentOut"), (404,), params=[app_id]),
+        },
+        "/documents/{doc_id}": {
+            "get": {"summary": "Download a decision document (PDF)", "security": [{"bearer": []}],
+                    "parameters": [_path_int("doc_id")],
+                    "responses": {"200": {"description": "The PDF", "content": {"application/pdf": {
+                        "schema": {"type": "string", "format": "binary"}}}},
+                        **{str(c): {"description": ERRORS[c], "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Error"}}}} for c in (401, 403, 404)}}},
+        },
+        "/notices": {
+            "get": _op("Your inbox, newest first", 200, _page("NoticeOut"), (422,), params=[
+                _query("unread", {"type": "string", "enum": ["true", "false", "1", "0"]}),
+                _query("page", {"type": "integer", "minimum": 1}),
+                _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200})]),
+        },
+        "/notices/{notice_id}/read": {
+            "post": _op("Mark a notice read", 200, "NoticeOut", (404,), params=[_path_int("notice_id")]),
+        },
+        "/jobs": {
+            "get": _op("Background jobs (admin)", 200, _page("JobOut"), (403, 422), params=[
+                _query("state", {"type": "string", "enum": ["pending", "failed", "done"]}),
+                _query("page", {"type": "integer", "minimum": 1}),
+                _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200})]),
+        },
+        "/jobs/{job_id}/retry": {
+            "post": _op("Run a failed job again (admin)", 200, "JobOut", (403, 404), params=[_path_int("job_id")]),
         },
         "/statistics": {"get": _op("Counts and funds by channel, field, country, state and base", 200,
                                    {"type": "object"}, ())},

@@ -12,7 +12,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import audit, db
+from .. import audit, db, outbox
 from ..engine import workflow
 from ..errors import GuardFailed, InvalidInput, NotFound, NotPermitted, StaleVersion, TooLarge, TransitionRefused
 from ..models import (
@@ -85,7 +85,8 @@ def update_application(actor: Actor, app_id: int, data: dict[str, Any]) -> Appli
                                    {"version": app.version})
             if "call_id" in data and data.pop("call_id") != app.call_id:
                 raise InvalidInput("an application cannot move to another call", {"call_id": ["cannot change"]})
-            _apply(s, app, data)
+            with s.no_autoflush:  # one UPDATE for the whole edit: one edit, one version
+                _apply(s, app, data)
             app.updated_at = now
             audit.record(s, application_id=app.id, subject="application", subject_id=app.id, trigger="edit",
                          from_state=app.state, to_state=app.state, actor_id=actor.id, role=actor.role,
@@ -123,7 +124,7 @@ def add_attachment(actor: Actor, app_id: int, kind: str, filename: str, stream: 
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     content = stream.read(limit + 1)
     if len(content) > limit:
-        raise TooLarge(f"attachments are limited to {limit // (1024 * 1024)} MB")
+        raise TooLarge(f"attachments are limited to {_size(limit)}", {"file": [f"at most {limit} bytes"]})
     if not _looks_like_pdf(content):
         raise InvalidInput("the file is not a PDF", {"file": ["must be a PDF document"]})
     folder = Path(current_app.config["DATA_DIR"]) / "attachments"
@@ -149,6 +150,13 @@ def add_attachment(actor: Actor, app_id: int, kind: str, filename: str, stream: 
         audit.seal(s)
         _write_file(folder / stored, content)  # inside the transaction: a failed write rolls it back
     return att
+
+
+def _size(n: int) -> str:
+    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
+        if n >= size:
+            return f"{round(n / size, 1):g} {unit}"
+    return f"{n} bytes"
 
 
 def _looks_like_pdf(content: bytes) -> bool:
@@ -201,6 +209,8 @@ def assign_reviewer(actor: Actor, app_id: int, reviewer_id: int, due_date=None) 
                      from_state=None, to_state=review.state, actor_id=actor.id, role=actor.role,
                      created_at=now, comment=None, data={"reviewer_id": reviewer.id})
         audit.seal(s)
+        follow_up = [outbox.stage(s, "notify_review_assigned", review_id=review.id)]
+    outbox.hand_over(follow_up)
     return review
 
 

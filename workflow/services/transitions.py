@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import audit, db
+from .. import audit, db, outbox
 from ..effects import REGISTRY as EFFECTS
 from ..engine import Workflow, workflow
 from ..errors import InvalidInput, NotFound, NotPermitted, StaleVersion, TransitionRefused
@@ -55,8 +55,10 @@ def fire(
             fire_in(session, actor, row, trigger, comment=comment, version=version,
                     payload=payload, now=now)
             audit.seal(session)
+            follow_up = outbox.stage_deferred(session)
     except StaleDataError:
         raise StaleVersion(f"the {subject} was changed by someone else; reload and try again") from None
+    outbox.hand_over(follow_up)
     return row
 
 
@@ -96,7 +98,7 @@ def fire_in(
     cause_at = len(queued)
     for name in transition.effects:
         EFFECTS[name](firing)
-    audit.record(
+    event = audit.record(
         session,
         application_id=application.id,
         subject=kind,
@@ -112,6 +114,8 @@ def fire_in(
     )
     if queued is session.info.get("pending_events") and queued[cause_at:-1]:
         queued.insert(cause_at, queued.pop())
+    for job in transition.jobs:
+        outbox.defer(session, job, event)
 
 
 def _load(session: Session, subject: str, subject_id: int, application_id: int | None):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 20:06:35.720835
+Create Date: 2026-11-23 20:10:35.463191
 
 """
 from typing import Sequence, Union
@@ -61,6 +61,12 @@ def upgrade() -> None:
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('document_counters',
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('value', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('kind', 'year')
+    )
     op.create_table('institutions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -72,6 +78,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
+    op.create_table('outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sa.String(length=60), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('created_at', workflow.models.UTCDateTime(), nullable=False),
+    sa.Column('dispatched_at', workflow.models.UTCDateTime(), nullable=True),
+    sa.Column('done_at', workflow.models.UTCDateTime(), nullable=True),
+    sa.Column('failed_at', workflow.models.UTCDateTime(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_dispatched_at'), ['dispatched_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_done_at'), ['done_at'], unique=False)
+
     op.create_table('sign_in_failures',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -250,6 +272,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_milestones_application_id'), ['application_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_milestones_due_date'), ['due_date'], unique=False)
 
+    op.create_table('notices',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=120), nullable=False),
+    sa.Column('created_at', workflow.models.UTCDateTime(), nullable=False),
+    sa.Column('read_at', workflow.models.UTCDateTime(), nullable=True),
+    sa.Column('emailed_at', workflow.models.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['application_id'], ['applications.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'dedupe_key')
+    )
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notices_user_id'), ['user_id'], unique=False)
+
     op.create_table('partners',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
@@ -288,12 +329,43 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_reviews_application_id'), ['application_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reviews_reviewer_id'), ['reviewer_id'], unique=False)
 
+    op.create_table('documents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=60), nullable=False),
+    sa.Column('source_event_id', sa.Integer(), nullable=False),
+    sa.Column('context', sa.JSON(), nullable=False),
+    sa.Column('stored_name', sa.String(length=100), nullable=True),
+    sa.Column('sha256', sa.String(length=64), nullable=True),
+    sa.Column('size', sa.Integer(), nullable=True),
+    sa.Column('issued_event_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', workflow.models.UTCDateTime(), nullable=False),
+    sa.Column('issued_at', workflow.models.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['application_id'], ['applications.id'], ),
+    sa.ForeignKeyConstraint(['issued_event_id'], ['events.id'], ),
+    sa.ForeignKeyConstraint(['source_event_id'], ['events.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('kind', 'year', 'seq'),
+    sa.UniqueConstraint('number'),
+    sa.UniqueConstraint('source_event_id', 'kind'),
+    sa.UniqueConstraint('stored_name')
+    )
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_documents_application_id'), ['application_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_documents_application_id'))
+
+    op.drop_table('documents')
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reviews_reviewer_id'))
         batch_op.drop_index(batch_op.f('ix_reviews_application_id'))
@@ -304,6 +376,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_partners_application_id'))
 
     op.drop_table('partners')
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notices_user_id'))
+
+    op.drop_table('notices')
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_milestones_due_date'))
         batch_op.drop_index(batch_op.f('ix_milestones_application_id'))
@@ -344,7 +420,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sign_in_failures_email'))
 
     op.drop_table('sign_in_failures')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_done_at'))
+        batch_op.drop_index(batch_op.f('ix_outbox_dispatched_at'))
+
+    op.drop_table('outbox')
     op.drop_table('institutions')
+    op.drop_table('document_counters')
     op.drop_table('chain_head')
     op.drop_table('calls')
     with op.batch_alter_table('bodies', schema=None) as batch_op:

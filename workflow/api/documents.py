@@ -1,0 +1,53 @@
+"""Generated documents, the inbox and the job list."""
+from __future__ import annotations
+
+from flask import jsonify, send_file
+
+from .. import schemas
+from ..services import documents as svc
+from . import bp
+from .common import actor, page, query, roles
+
+DOCUMENT = schemas.DocumentOut()
+NOTICE = schemas.NoticeOut()
+JOB = schemas.JobOut()
+
+
+@bp.get("/applications/<int:app_id>/documents")
+def list_documents(app_id: int):
+    return jsonify({"items": DOCUMENT.dump(svc.documents_of(actor(), app_id), many=True)})
+
+
+@bp.get("/documents/<int:doc_id>")
+def download_document(doc_id: int):
+    document, path = svc.document_file(actor(), doc_id)
+    response = send_file(path, mimetype="application/pdf", as_attachment=True,
+                         download_name=f"{document.kind}-{document.year}-{document.seq:04d}.pdf")
+    response.headers["X-Content-SHA256"] = document.sha256
+    return response
+
+
+@bp.get("/notices")
+def list_notices():
+    args = query(schemas.NoticeQuery())
+    items, total = svc.inbox(actor(), args["unread"], args["page"], args["per_page"])
+    return jsonify(page(items, total, args["page"], args["per_page"], NOTICE))
+
+
+@bp.post("/notices/<int:notice_id>/read")
+def read_notice(notice_id: int):
+    return jsonify(NOTICE.dump(svc.mark_read(actor(), notice_id)))
+
+
+@bp.get("/jobs")
+@roles("admin")
+def list_jobs():
+    args = query(schemas.JobQuery())
+    items, total = svc.jobs(args.get("state"), args["page"], args["per_page"])
+    return jsonify(page(items, total, args["page"], args["per_page"], JOB))
+
+
+@bp.post("/jobs/<int:job_id>/retry")
+@roles("admin")
+def retry_job(job_id: int):
+    return jsonify(JOB.dump(svc.retry_job(job_id)))

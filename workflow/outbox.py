@@ -1,0 +1,173 @@
+"""The outbox: follow-up work recorded in the transaction that caused it, handed over after commit.
+
+Without FUNDFLOW_REDIS_URL the work runs in-process right after the commit.
+With it, the work is enqueued on RQ under the job id `outbox-<id>`; if Redis
+is down the transition still commits and the relay (in every worker) hands
+the work over once Redis is back. Jobs are idempotent, so a job that runs
+twice (a worker killed mid-job, a Redis restart that lost the queue) does no
+harm.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from . import db
+from .models import Event, Outbox, utcnow
+
+log = logging.getLogger(__name__)
+
+QUEUE = "fundflow-jobs"
+MAX_ATTEMPTS = 5
+BACKOFF = [10, 30, 90, 300]  # seconds between RQ's retries
+LOST_AFTER = dt.timedelta(minutes=10)  # handed over but neither done nor known to Redis
+
+
+def stage(session: Session, job: str, **payload: Any) -> int:
+    """Record follow-up work in the caller's transaction; return its outbox id."""
+    from .jobs import JOBS
+
+    if job not in JOBS:
+        raise KeyError(f"no job named {job!r}")
+    row = Outbox(job=job, payload=payload, created_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def defer(session: Session, job: str, event: Event) -> None:
+    """Follow-up work about `event`, whose id is known only once the chain is sealed."""
+    session.info.setdefault("deferred_jobs", []).append((job, event))
+
+
+def stage_deferred(session: Session) -> list[int]:
+    """After audit.seal: stage the deferred work with its event ids; return the outbox ids."""
+    return [stage(session, job, event_id=event.id) for job, event in session.info.pop("deferred_jobs", [])]
+
+
+def hand_over(ids: list[int]) -> None:
+    """After commit: run the work now (no Redis) or enqueue it (Redis)."""
+    if not ids:
+        return
+    if current_app.config.get("REDIS_URL"):
+        try:
+            dispatch(ids)
+        except Exception:  # Redis down: the relay hands it over later; the transition stands
+            log.warning("could not enqueue outbox %s now; the relay will", ids, exc_info=True)
+        return
+    for outbox_id in ids:
+        try:
+            perform(outbox_id)
+        except Exception:
+            log.exception("in-process job outbox-%s failed; it will be retried", outbox_id)
+
+
+def perform(outbox_id: int) -> None:
+    """Run one outbox row's job (the RQ job function); record success or the error."""
+    from .jobs import JOBS
+
+    with db.write_session() as s:
+        row = s.get(Outbox, outbox_id)
+        if row is None or row.done_at is not None:
+            return
+        row.attempts += 1
+        job, payload, attempts = row.job, dict(row.payload), row.attempts
+    try:
+        JOBS[job](**payload)
+    except Exception as err:
+        with db.write_session() as s:
+            row = s.get(Outbox, outbox_id)
+            row.last_error = "".join(traceback.format_exception_only(err)).strip()[:4000]
+            if attempts >= MAX_ATTEMPTS:
+                row.failed_at = utcnow()
+        raise
+    with db.write_session() as s:
+        row = s.get(Outbox, outbox_id)
+        row.done_at, row.failed_at, row.last_error = utcnow(), None, None
+
+
+def redis():
+    from redis import Redis
+
+    # Short timeouts, no retry: a request must never stall on a dead Redis.
+    return Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=5,
+                          retry_on_timeout=False)
+
+
+def queue():
+    from rq import Queue
+
+    return Queue(QUEUE, connection=redis())
+
+
+def dispatch(ids: list[int] | None = None) -> int:
+    """Enqueue outbox rows not yet handed over (or `ids`); return how many were."""
+    from rq import Retry
+
+    s = db.session()
+    q = select(Outbox.id).where(Outbox.done_at.is_(None), Outbox.failed_at.is_(None),
+                                Outbox.dispatched_at.is_(None))
+    if ids is not None:
+        q = q.where(Outbox.id.in_(ids))
+    todo = list(s.scalars(q.order_by(Outbox.id).limit(1000)))
+    s.rollback()
+    if not todo:
+        return 0
+    rq_queue = queue()
+    for outbox_id in todo:
+        rq_queue.enqueue_call(perform, args=(outbox_id,), job_id=f"outbox-{outbox_id}",
+                              retry=Retry(max=MAX_ATTEMPTS - 1, interval=BACKOFF), result_ttl=3600,
+                              failure_ttl=30 * 24 * 3600, description=f"outbox {outbox_id}")
+        with db.write_session() as w:
+            w.execute(update(Outbox).where(Outbox.id == outbox_id).values(dispatched_at=utcnow()))
+    return len(todo)
+
+
+def recover_lost(now: dt.datetime | None = None) -> int:
+    """Hand over again the work Redis lost (a restart without persistence, a flushed queue)."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    now = now or utcnow()
+    s = db.session()
+    stale = list(s.scalars(select(Outbox).where(Outbox.done_at.is_(None), Outbox.failed_at.is_(None),
+                                                Outbox.dispatched_at < now - LOST_AFTER)))
+    s.rollback()
+    connection, lost = redis(), []
+    for row in stale:
+        try:
+            Job.fetch(f"outbox-{row.id}", connection=connection)
+        except NoSuchJobError:
+            lost.append(row.id)
+    if lost:
+        with db.write_session() as w:
+            w.execute(update(Outbox).where(Outbox.id.in_(lost)).values(dispatched_at=None))
+    return len(lost)
+
+
+def retry(outbox_id: int) -> None:
+    """Give a failed job another go (admins)."""
+    with db.write_session() as s:
+        row = s.get(Outbox, outbox_id)
+        if row is None:
+            from .errors import NotFound
+
+            raise NotFound(f"job {outbox_id} not found")
+        row.failed_at, row.dispatched_at, row.attempts = None, None, 0
+    hand_over([outbox_id])
+
+
+def run_pending() -> int:
+    """In-process mode: run what is still undone (after a crash, or a failure worth retrying)."""
+    s = db.session()
+    todo = list(s.scalars(select(Outbox.id).where(Outbox.done_at.is_(None), Outbox.failed_at.is_(None))
+                          .order_by(Outbox.id).limit(1000)))
+    s.rollback()
+    hand_over(todo)
+    return len(todo)

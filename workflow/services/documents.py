@@ -1,0 +1,74 @@
+"""Reading decision documents and inbox notices; re-running failed jobs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from .. import db, documents, outbox
+from ..errors import NotFound, NotPermitted
+from ..models import Document, Notice, Outbox, utcnow
+from ..permissions import Actor
+from .applications import get_application
+
+
+def documents_of(actor: Actor, app_id: int) -> list[Document]:
+    get_application(actor, app_id)
+    return list(db.session().scalars(select(Document).where(Document.application_id == app_id,
+                                                            Document.sha256.is_not(None))
+                                     .order_by(Document.id)))
+
+
+def document_file(actor: Actor, doc_id: int) -> tuple[Document, Path]:
+    """An issued document and its file: for its institution and the fund's staff only."""
+    document = db.session().get(Document, doc_id)
+    if document is None or document.sha256 is None:
+        raise NotFound(f"document {doc_id} not found")
+    application = get_application(actor, document.application_id)  # 404 for those who cannot see it
+    if not (actor.acts_as_officer or (actor.role == "applicant" and
+                                      application.institution_id == actor.institution_id)):
+        raise NotPermitted("decision documents go to the applicant institution and the fund")
+    path = documents.folder() / document.stored_name
+    if not path.exists():
+        raise NotFound(f"the file of document {document.number} is missing; an administrator can re-issue it")
+    return document, path
+
+
+def inbox(actor: Actor, unread_only: bool = False, page: int = 1, per_page: int = 50):
+    q = select(Notice).where(Notice.user_id == actor.id)
+    if unread_only:
+        q = q.where(Notice.read_at.is_(None))
+    s = db.session()
+    total = s.scalar(select(func.count()).select_from(q.subquery()))
+    rows = s.scalars(q.order_by(Notice.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total
+
+
+def mark_read(actor: Actor, notice_id: int) -> Notice:
+    with db.write_session() as s:
+        notice = s.get(Notice, notice_id)
+        if notice is None or notice.user_id != actor.id:
+            raise NotFound(f"notice {notice_id} not found")
+        if notice.read_at is None:
+            notice.read_at = utcnow()
+    return notice
+
+
+def jobs(state: str | None = None, page: int = 1, per_page: int = 50):
+    q = select(Outbox)
+    if state == "failed":
+        q = q.where(Outbox.failed_at.is_not(None))
+    elif state == "pending":
+        q = q.where(Outbox.done_at.is_(None), Outbox.failed_at.is_(None))
+    elif state == "done":
+        q = q.where(Outbox.done_at.is_not(None))
+    s = db.session()
+    total = s.scalar(select(func.count()).select_from(q.subquery()))
+    rows = s.scalars(q.order_by(Outbox.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total
+
+
+def retry_job(outbox_id: int) -> Outbox:
+    outbox.retry(outbox_id)
+    row = db.session().get(Outbox, outbox_id)
+    return row
