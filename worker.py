@@ -16,7 +16,7 @@ from redis import Redis
 from rq import Worker
 from rq.job import Job
 
-from workflow import create_app, outbox
+from workflow import create_app, documents, outbox
 
 log = logging.getLogger("fundflow.worker")
 RELAY_EVERY = 2.0  # seconds
@@ -51,6 +51,7 @@ def main() -> int:
         print("set FUNDFLOW_REDIS_URL: without it, jobs run in-process in the app", file=sys.stderr)
         return 2
     stop = threading.Event()
+    documents.warm_up()  # before the first fork: every job's work horse inherits it
     with app.app_context():
         threading.Thread(target=relay, args=(app, stop), name="outbox-relay", daemon=True).start()
         worker = Worker([outbox.QUEUE], connection=Redis.from_url(url))

@@ -71,6 +71,28 @@ def _with_template(url: str) -> str:
     return url
 
 
+@pytest.fixture
+def own_redis(tmp_path):
+    """A throwaway redis-server this test may stop and start again."""
+    server = servers.RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(request):
+    """An empty Redis: FUNDFLOW_TEST_REDIS_URL (flushed), or a throwaway redis-server."""
+    url = os.environ.get("FUNDFLOW_TEST_REDIS_URL")
+    if not url:
+        return request.getfixturevalue("own_redis").url
+    from redis import Redis
+
+    with Redis.from_url(url) as connection:
+        connection.flushdb()
+    return url
+
+
 _pg_databases = itertools.count(1)
 
 

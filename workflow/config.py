@@ -24,6 +24,8 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict:
         "MAX_CONTENT_LENGTH": MAX_UPLOAD_BYTES + 64 * 1024,
         "MAX_UPLOAD_BYTES": MAX_UPLOAD_BYTES,
         "JSON_SORT_KEYS": False,
+        # Seconds after which work handed to RQ but not done, and not alive there, is handed over again.
+        "JOB_LOST_AFTER": int(env.get("FUNDFLOW_JOB_LOST_AFTER", "600")),
         # werkzeug's default; tests choose a cheap one, since they make many users.
         "PASSWORD_HASH_METHOD": "scrypt",
     }

@@ -127,6 +127,13 @@ def render(frozen: dict) -> bytes:
     return HTML(string=html).write_pdf(pdf_identifier=identifier)
 
 
+def warm_up() -> None:
+    """Load WeasyPrint and the CJK fonts once, so forked work horses start with them in memory."""
+    from weasyprint import HTML
+
+    HTML(string='<p style="font-family: \'Noto Serif CJK SC\'">国科合</p>').write_pdf()
+
+
 def _money(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 

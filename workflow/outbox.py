@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 QUEUE = "fundflow-jobs"
 MAX_ATTEMPTS = 5
 BACKOFF = [10, 30, 90, 300]  # seconds between RQ's retries
-LOST_AFTER = dt.timedelta(minutes=10)  # handed over but neither done nor known to Redis
 
 
 def stage(session: Session, job: str, **payload: Any) -> int:
@@ -94,10 +93,13 @@ def perform(outbox_id: int) -> None:
 
 def redis():
     from redis import Redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
-    # Short timeouts, no retry: a request must never stall on a dead Redis.
+    # Short timeouts and no retries (redis-py retries for ~4 s by default):
+    # a request must never stall on a dead Redis; the relay tries again later.
     return Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=5,
-                          retry_on_timeout=False)
+                          retry=Retry(NoBackoff(), 0))
 
 
 def queue():
@@ -130,22 +132,36 @@ def dispatch(ids: list[int] | None = None) -> int:
 
 
 def recover_lost(now: dt.datetime | None = None) -> int:
-    """Hand over again the work Redis lost (a restart without persistence, a flushed queue)."""
+    """Hand over again the work Redis lost or a dead worker dropped.
+
+    A row handed over long ago and still not done is lost when RQ no longer
+    knows its job (a Redis restart without persistence), gave up on it, or
+    last heard from the worker running it too long ago (the worker died).
+    """
     from rq.exceptions import NoSuchJobError
-    from rq.job import Job
+    from rq.job import Job, JobStatus
 
     now = now or utcnow()
+    lost_after = dt.timedelta(seconds=current_app.config["JOB_LOST_AFTER"])
     s = db.session()
-    stale = list(s.scalars(select(Outbox).where(Outbox.done_at.is_(None), Outbox.failed_at.is_(None),
-                                                Outbox.dispatched_at < now - LOST_AFTER)))
+    stale = list(s.scalars(select(Outbox.id).where(Outbox.done_at.is_(None), Outbox.failed_at.is_(None),
+                                                   Outbox.dispatched_at < now - lost_after)))
     s.rollback()
     connection, lost = redis(), []
-    for row in stale:
+    for outbox_id in stale:
         try:
-            Job.fetch(f"outbox-{row.id}", connection=connection)
+            job = Job.fetch(f"outbox-{outbox_id}", connection=connection)
         except NoSuchJobError:
-            lost.append(row.id)
+            lost.append(outbox_id)
+            continue
+        status = job.get_status(refresh=False)
+        heard = job.last_heartbeat or job.started_at or job.enqueued_at
+        if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED) or (
+                status == JobStatus.STARTED and heard is not None
+                and heard.replace(tzinfo=dt.timezone.utc) < now - lost_after):
+            lost.append(outbox_id)
     if lost:
+        log.warning("handing over again outbox %s", lost)
         with db.write_session() as w:
             w.execute(update(Outbox).where(Outbox.id.in_(lost)).values(dispatched_at=None))
     return len(lost)
