@@ -25,8 +25,9 @@ from . import servers  # noqa: E402
 from .factories import Factory  # noqa: E402
 
 
-# Tests make many users; a cheap password hash keeps them fast (production keeps scrypt).
-TEST_CONFIG = {"TESTING": True, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+# Speed, not behaviour: tests make many users (a cheap password hash) and never
+# survive a power cut (no fsync per commit). Production keeps scrypt and FULL.
+TEST_CONFIG = {"TESTING": True, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "SQLITE_SYNCHRONOUS": "OFF"}
 
 
 @pytest.fixture(scope="session")

@@ -104,3 +104,44 @@ class Factory:
 
 
 __all__ = ["Factory", "PASSWORD", "User"]
+
+
+# --- helpers for API tests (appended) ------------------------------------------
+
+
+def upload(client, app_id: int, kind: str, content: bytes | None = None, filename: str | None = None):
+    """POST one attachment as multipart through an ApiClient; returns the response."""
+    import io
+
+    from workflow.lifecycle import minimal_pdf
+
+    content = minimal_pdf(kind) if content is None else content
+    return client.client.post(
+        f"/api/v1/applications/{app_id}/attachments",
+        data={"kind": kind, "file": (io.BytesIO(content), filename or f"{kind}.pdf")},
+        headers=client._headers(), content_type="multipart/form-data")
+
+
+def snapshot(factory: Factory, app_id: int, subject: str = "application", subject_id: int | None = None):
+    """(state, version) of the application or one of its reviews/milestones, its event count and the chain head.
+
+    Read straight from the database, so a refusal can be shown to have changed nothing at all.
+    """
+    from sqlalchemy import text
+
+    table = {"application": "applications", "review": "reviews", "milestone": "milestones"}[subject]
+    with factory.app.extensions["fundflow.engine"].connect() as c:
+        state, version = c.execute(text(f"SELECT state, version FROM {table} WHERE id = :i"),
+                                   {"i": subject_id or app_id}).one()
+        count = c.execute(text("SELECT count(*) FROM events WHERE application_id = :i"), {"i": app_id}).scalar()
+        head = c.execute(text("SELECT coalesce(max(id), 0) FROM events")).scalar()
+    return state, version, count, head
+
+
+def events_after(factory: Factory, event_id: int) -> list[dict]:
+    """The audit events appended after `event_id`, oldest first, as dicts."""
+    from sqlalchemy import text
+
+    with factory.app.extensions["fundflow.engine"].connect() as c:
+        rows = c.execute(text("SELECT * FROM events WHERE id > :i ORDER BY id"), {"i": event_id}).mappings()
+        return [dict(r) for r in rows]

@@ -48,7 +48,8 @@ def visible_applications(actor: Actor) -> Select[tuple[Application]]:
     if actor.role == "recommender":
         return q.where(Application.body_id == actor.body_id, submitted)
     if actor.role == "reviewer":
-        assigned = exists().where(Review.application_id == Application.id, Review.reviewer_id == actor.id)
+        assigned = exists().where(Review.application_id == Application.id, Review.reviewer_id == actor.id,
+                                  Review.state != "declined")
         return q.where(assigned)
     return q.where(or_())  # no role sees nothing
 
@@ -64,7 +65,8 @@ def can_see(actor: Actor, application: Application) -> bool:
     if actor.role == "recommender":
         return submitted and application.body_id == actor.body_id
     if actor.role == "reviewer":
-        return any(r.reviewer_id == actor.id for r in application.reviews)
+        # A reviewer who declined (a conflict of interest) no longer sees the application.
+        return any(r.reviewer_id == actor.id and r.state != "declined" for r in application.reviews)
     return False
 
 

@@ -10,6 +10,16 @@ from marshmallow import Schema, ValidationError
 from ..errors import InvalidInput, NotAuthenticated, NotPermitted
 from ..permissions import Actor
 from ..services.accounts import authenticate
+from . import bp
+
+# Everything else under /api/v1 needs a valid token, and is told so before its input is looked at.
+PUBLIC_ENDPOINTS = frozenset({"api.create_token", "api.openapi_document"})
+
+
+@bp.before_request
+def _signed_in_first() -> None:
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        actor()
 
 
 def actor() -> Actor:

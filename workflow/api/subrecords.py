@@ -45,10 +45,8 @@ def fire_review(app_id: int, review_id: int, trigger: str):
     comment, version = data.pop("comment", None), data.pop("version", None)
     fire(actor(), "review", review_id, trigger, comment=comment, version=version, payload=data,
          application_id=app_id)
-    review = next((r for r in _reviews_for(app_id) if r.id == review_id), None)
-    if review is None:
-        raise NotFound(f"review {review_id} not found")
-    return jsonify(REVIEW.dump(review))
+    # Only its reviewer fires a review's triggers; one who just declined no longer sees the application.
+    return jsonify(REVIEW.dump(db.session().get(Review, review_id)))
 
 
 @bp.get("/applications/<int:app_id>/milestones")
@@ -68,7 +66,8 @@ def fire_milestone(app_id: int, milestone_id: int, trigger: str):
 
 @bp.post("/applications/<int:app_id>/attachments")
 def upload_attachment(app_id: int):
-    data = load(schemas.AttachmentIn(), {k: v for k, v in request.form.items()})
+    # str(): a part without a name comes back keyed None, which the error's JSON could not sort.
+    data = load(schemas.AttachmentIn(), {str(k): v for k, v in request.form.items()})
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput("attach the file as multipart field 'file'", {"file": ["required"]})

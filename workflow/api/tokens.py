@@ -21,7 +21,7 @@ def create_token():
 @bp.get("/tokens")
 def list_tokens():
     user = request.args.get("user")
-    if user is not None and not user.isdigit():
+    if user is not None and not (user.isascii() and user.isdigit() and len(user) <= 18):
         raise InvalidInput("user must be a user id", {"user": ["an integer"]})
     return jsonify({"items": TOKEN.dump(accounts.list_tokens(actor(), int(user) if user else None), many=True)})
 

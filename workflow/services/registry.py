@@ -42,6 +42,8 @@ def update_call(actor: Actor, call_id: int, changes: dict[str, Any]) -> Call:
         call = s.get(Call, call_id)
         if call is None:
             raise NotFound(f"call {call_id} not found")
+        if "code" in changes and s.scalar(select(Call.id).where(Call.code == changes["code"], Call.id != call_id)):
+            raise InvalidInput("code already exists", {"code": ["already exists"]})
         for key, value in changes.items():
             setattr(call, key, value)
         if call.closes_at <= call.opens_at:
