@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -146,15 +145,6 @@ def folder() -> Path:
 
 def stored_name(document: Document) -> str:
     return f"{document.kind}-{document.year}-{document.seq:04d}.pdf"
-
-
-def write_file(path: Path, content: bytes) -> None:
-    tmp = path.with_suffix(".part")
-    with open(tmp, "wb") as f:
-        f.write(content)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def record_issue(session: Session, document: Document, pdf: bytes, now: dt.datetime) -> bool:

@@ -5,14 +5,21 @@ queue through the outbox (workflow/outbox.py), never straight from a request.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
+import shutil
 from functools import partial
-from typing import Callable
+from typing import Any, Callable
 
-from . import db, documents, notices
+from sqlalchemy import select
+
+from . import audit, db, documents, notices, outbox
 from .engine import workflow
 from .models import Application, Document, Event, Review, User, utcnow
 
-Job = Callable[..., None]
+log = logging.getLogger(__name__)
+
+Job = Callable[..., Any]  # returns None, or a dict summary the outbox keeps as the job's result
 JOBS: dict[str, Job] = {}
 
 
@@ -26,7 +33,7 @@ def issue_document(kind: str, event_id: int) -> None:
     if document.sha256 is not None and path.exists():
         return
     pdf = documents.render(document.context)
-    documents.write_file(path, pdf)
+    files.write_atomically(path, pdf)
     with db.write_session() as s:
         document = s.get(Document, doc_id, with_for_update=True)
         documents.record_issue(s, document, pdf, utcnow())
@@ -36,8 +43,92 @@ for _kind in documents.KINDS:
     JOBS[_kind] = partial(issue_document, _kind)
 
 
-def notify(event_id: int) -> None:
-    """Tell the people a transition concerns, in the inbox and by e-mail."""
+# What regenerate_documents found for each document.
+INTACT = "intact"  # the file on disk is the recorded one
+RESTORED = "restored"  # the file was missing: written again from the frozen context
+REPLACED = "replaced"  # the file had other bytes: kept aside, and the recorded one written in its place
+FAILED = "failed"  # the frozen context no longer renders to the recorded bytes: nothing written
+
+
+def regenerate_documents(call_id: int) -> dict:
+    """Re-render every issued document of a call's applications and check it against its recorded hash.
+
+    A document is rendered again from its frozen context; only bytes whose
+    SHA-256 is the one recorded at issue are ever written, so this never makes
+    a second number or a different file. A missing file is restored; a file
+    with other bytes is moved aside (documents/altered/) and restored, with an
+    audit event either way; a context that renders differently (fonts or
+    WeasyPrint changed) is a failure of that document, reported and left alone.
+    Progress is recorded document by document.
+    """
+    s = db.session()
+    ids = list(s.scalars(select(Document.id).join(Application, Document.application_id == Application.id)
+                         .where(Application.call_id == call_id, Document.sha256.is_not(None))
+                         .order_by(Document.id)))
+    s.rollback()
+    summary: dict[str, Any] = {"call_id": call_id, "total": len(ids), INTACT: 0, RESTORED: 0, REPLACED: 0,
+                               FAILED: 0, "findings": []}
+    outbox.progress(0, len(ids), f"{len(ids)} documents to check")
+    for done, doc_id in enumerate(ids, start=1):
+        number, outcome, detail = _regenerate_one(doc_id)
+        summary[outcome] += 1
+        if outcome != INTACT:
+            summary["findings"].append({"document_id": doc_id, "number": number, "outcome": outcome,
+                                        "detail": detail})
+        outbox.progress(done, len(ids), f"{number}: {outcome}")
+    outbox.progress(len(ids), len(ids), ", ".join(f"{summary[k]} {k}" for k in (INTACT, RESTORED, REPLACED, FAILED)))
+    return summary
+
+
+def _regenerate_one(doc_id: int) -> tuple[str, str, str | None]:
+    """Check one issued document; return its number, the outcome and a detail for the report."""
+    s = db.session()
+    document = s.get(Document, doc_id)
+    number, recorded, frozen = document.number, document.sha256, document.context
+    s.rollback()
+    try:
+        pdf = documents.render(frozen)
+    except Exception as err:  # one document that cannot be rendered must not stop the walk
+        log.exception("could not render document %s", number)
+        return number, FAILED, f"could not render: {err}"[:300]
+    digest = hashlib.sha256(pdf).hexdigest()
+    if digest != recorded:
+        return number, FAILED, f"the frozen context now renders to sha256 {digest}, not the recorded {recorded}"
+    folder = documents.folder()
+    with db.write_session() as w:  # one at a time: two runs never both restore the same file
+        document = w.get(Document, doc_id, with_for_update=True)
+        path = folder / document.stored_name
+        found = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+        if found == recorded:
+            return number, INTACT, None
+        data: dict[str, Any] = {"kind": document.kind, "number": number, "sha256": recorded}
+        if found is None:
+            outcome, detail = RESTORED, "the file was missing"
+        else:
+            altered = folder / "altered" / f"{document.stored_name}.{found[:16]}"
+            altered.parent.mkdir(exist_ok=True)
+            shutil.copyfile(path, altered)
+            outcome = REPLACED
+            detail = f"the file had sha256 {found}; kept as altered/{altered.name}"
+            data.update(found_sha256=found, kept_as=f"altered/{altered.name}")
+        files.write_atomically(path, pdf)
+        audit.record(w, application_id=document.application_id, subject="document", subject_id=document.id,
+                     trigger="restore", from_state=None, to_state=None, actor_id=None, role="system",
+                     created_at=utcnow(), comment=detail, data=data)
+        audit.seal(w)
+    return number, outcome, detail
+
+
+JOBS["regenerate_documents"] = regenerate_documents
+
+
+def notify(event_id: int) -> dict:
+    """Tell the people a transition concerns, in the inbox and by e-mail.
+
+    The inbox notices are committed first; e-mail trouble never fails the job
+    (notices.deliver). A re-run e-mails what an earlier run could not, and
+    nothing twice.
+    """
     with db.write_session() as s:
         event = s.get(Event, event_id)
         app = s.get(Application, event.application_id)
@@ -46,23 +137,24 @@ def notify(event_id: int) -> None:
         if event.trigger in notices.ALSO_TO_BODY:
             users += notices.recipients(s, app, "body")
         state = workflow("application", app.workflow_version).states[event.to_state]
-        made = notices.file(s, users, kind, f"event-{event.id}", app, event=event,
-                            outcome=(state.label, state.label_en))
-        ids = [n.id for n in made]
-    notices.deliver(ids)
+        key = f"event-{event.id}"
+        notices.file(s, users, kind, key, app, event=event, outcome=(state.label, state.label_en))
+        ids = notices.keyed(s, key)
+    return {"notices": len(ids), "email_pending": notices.deliver(ids)}
 
 
 JOBS["notify"] = notify
 
 
-def notify_review_assigned(review_id: int) -> None:
+def notify_review_assigned(review_id: int) -> dict:
     with db.write_session() as s:
         review = s.get(Review, review_id)
         reviewer = s.get(User, review.reviewer_id)
-        made = notices.file(s, [reviewer], "review_assigned", f"review-{review.id}-assigned", review.application,
-                            user_name=reviewer.name or reviewer.email, due_date=review.due_date)
-        ids = [n.id for n in made]
-    notices.deliver(ids)
+        key = f"review-{review.id}-assigned"
+        notices.file(s, [reviewer], "review_assigned", key, review.application,
+                     user_name=reviewer.name or reviewer.email, due_date=review.due_date)
+        ids = notices.keyed(s, key)
+    return {"notices": len(ids), "email_pending": notices.deliver(ids)}
 
 
 JOBS["notify_review_assigned"] = notify_review_assigned

@@ -12,7 +12,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import audit, db, outbox
+from .. import audit, db, files, outbox
 from ..engine import workflow
 from ..errors import GuardFailed, InvalidInput, NotFound, NotPermitted, StaleVersion, TooLarge, TransitionRefused
 from ..models import (
@@ -148,7 +148,7 @@ def add_attachment(actor: Actor, app_id: int, kind: str, filename: str, stream: 
                      comment=None, data={"kind": kind, "filename": att.filename, "sha256": digest,
                                          "size": len(content)})
         audit.seal(s)
-        _write_file(folder / stored, content)  # inside the transaction: a failed write rolls it back
+        files.write_atomically(folder / stored, content)  # inside the transaction: a failed write rolls it back
     return att
 
 
@@ -167,15 +167,6 @@ def _safe_name(filename: str) -> str:
     name = os.path.basename((filename or "").replace("\\", "/")).strip()
     name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
     return (name or "attachment.pdf")[:200]
-
-
-def _write_file(path: Path, content: bytes) -> None:
-    tmp = path.with_suffix(".part")
-    with open(tmp, "wb") as f:
-        f.write(content)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def attachment_path(att: Attachment) -> Path:
