@@ -228,12 +228,14 @@ ADMIN_ONLY = [
     ("POST", "/bodies", {"name": "新推荐单位", "channel": "embassy", "kind": "embassy_section"}, 201),
     ("POST", "/bases", {"name": "新基地", "kind": "joint_research_center"}, 201),
     ("GET", "/jobs", None, 200),
+    ("GET", "/jobs/{job}", None, 200),  # a job another started; officers read their own (test_regenerate)
     ("POST", "/jobs/{job}/retry", None, 200),
 ]
 OFFICER_ENDPOINTS = [
     ("GET", "/reviewers", None, 200),
     ("GET", "/calls/{call}/ranking", None, 200),
     ("POST", "/applications/{app}/reviews", {"reviewer_id": "{reviewer}"}, 409),  # conflict-free, wrong state
+    ("POST", "/calls/{call}/documents/regenerate", None, 202),
 ]
 
 

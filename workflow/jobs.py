@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from sqlalchemy import select
 
-from . import audit, db, documents, notices, outbox
+from . import audit, db, documents, files, notices, outbox
 from .engine import workflow
 from .models import Application, Document, Event, Review, User, utcnow
 
@@ -56,7 +56,7 @@ def regenerate_documents(call_id: int) -> dict:
     A document is rendered again from its frozen context; only bytes whose
     SHA-256 is the one recorded at issue are ever written, so this never makes
     a second number or a different file. A missing file is restored; a file
-    with other bytes is moved aside (documents/altered/) and restored, with an
+    with other bytes is copied aside (documents/altered/) and restored, with an
     audit event either way; a context that renders differently (fonts or
     WeasyPrint changed) is a failure of that document, reported and left alone.
     Progress is recorded document by document.

@@ -482,6 +482,12 @@ class Outbox(Base):
     failed_at: Mapped[dt.datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: staged by a transition
+    # A long job reports how far it got, each step in a small transaction of its own.
+    progress_done: Mapped[int | None]
+    progress_total: Mapped[int | None]
+    progress_note: Mapped[str | None] = mapped_column(String(200))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what the job returned, when it returns a summary
 
 
 class Notice(Base):
@@ -500,3 +506,4 @@ class Notice(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     read_at: Mapped[dt.datetime | None]
     emailed_at: Mapped[dt.datetime | None]
+    email_error: Mapped[str | None] = mapped_column(String(300))  # why the last try to e-mail it failed

@@ -6,12 +6,18 @@ is down the transition still commits and the relay (in every worker) hands
 the work over once Redis is back. Jobs are idempotent, so a job that runs
 twice (a worker killed mid-job, a Redis restart that lost the queue) does no
 harm.
+
+A long job reports how far it got with `progress(done, total, note)`: on its
+outbox row, each step in a small transaction of its own, and under RQ also in
+the RQ job's `meta["progress"]`. A job that returns a dict leaves it on the row
+as its `result`.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import traceback
+from contextvars import ContextVar
 from typing import Any
 
 from flask import current_app
@@ -27,14 +33,19 @@ QUEUE = "fundflow-jobs"
 MAX_ATTEMPTS = 5
 BACKOFF = [10, 30, 90, 300]  # seconds between RQ's retries
 
+_running: ContextVar[int | None] = ContextVar("fundflow_outbox_running", default=None)
 
-def stage(session: Session, job: str, **payload: Any) -> int:
-    """Record follow-up work in the caller's transaction; return its outbox id."""
+
+def stage(session: Session, job: str, *, started_by: int | None = None, **payload: Any) -> int:
+    """Record follow-up work in the caller's transaction; return its outbox id.
+
+    `started_by` is the user who asked for the work (None: a transition's follow-up).
+    """
     from .jobs import JOBS
 
     if job not in JOBS:
         raise KeyError(f"no job named {job!r}")
-    row = Outbox(job=job, payload=payload, created_at=utcnow())
+    row = Outbox(job=job, payload=payload, created_at=utcnow(), started_by_id=started_by)
     session.add(row)
     session.flush()
     return row.id
@@ -67,18 +78,20 @@ def hand_over(ids: list[int]) -> None:
             log.exception("in-process job outbox-%s failed; it will be retried", outbox_id)
 
 
-def perform(outbox_id: int) -> None:
-    """Run one outbox row's job (the RQ job function); record success or the error."""
+def perform(outbox_id: int) -> dict | None:
+    """Run one outbox row's job (the RQ job function); record success or the error; return its result."""
     from .jobs import JOBS
 
     with db.write_session() as s:
         row = s.get(Outbox, outbox_id)
         if row is None or row.done_at is not None:
-            return
+            return None
         row.attempts += 1
+        row.progress_done = row.progress_total = row.progress_note = row.result = None  # this attempt's own
         job, payload, attempts = row.job, dict(row.payload), row.attempts
+    running = _running.set(outbox_id)
     try:
-        JOBS[job](**payload)
+        result = JOBS[job](**payload)
     except Exception as err:
         with db.write_session() as s:
             row = s.get(Outbox, outbox_id)
@@ -86,9 +99,37 @@ def perform(outbox_id: int) -> None:
             if attempts >= MAX_ATTEMPTS:
                 row.failed_at = utcnow()
         raise
+    finally:
+        _running.reset(running)
     with db.write_session() as s:
         row = s.get(Outbox, outbox_id)
         row.done_at, row.failed_at, row.last_error = utcnow(), None, None
+        row.result = result if isinstance(result, dict) else None
+    return row.result
+
+
+def progress(done: int, total: int | None = None, note: str | None = None) -> None:
+    """Record how far the running job got: on its outbox row and, under RQ, in the job's meta.
+
+    Each call is a small transaction of its own, so readers see it at once. Outside
+    a job (a job function called directly) it records nothing.
+    """
+    from redis.exceptions import RedisError
+    from rq import get_current_job
+
+    note = note[:200] if note else None
+    outbox_id = _running.get()
+    if outbox_id is not None:
+        with db.write_session() as s:
+            s.execute(update(Outbox).where(Outbox.id == outbox_id)
+                      .values(progress_done=done, progress_total=total, progress_note=note))
+    rq_job = get_current_job()
+    if rq_job is not None:
+        rq_job.meta["progress"] = {"done": done, "total": total, "note": note}
+        try:
+            rq_job.save_meta()
+        except RedisError:  # the row has it; Redis away for a moment must not fail the job
+            log.warning("could not save the progress of %s in Redis", rq_job.id, exc_info=True)
 
 
 def redis():

@@ -43,6 +43,9 @@ def scan(as_of: dt.date, progress=None) -> Counter:
         _review_past_due(review_id, done)
         if progress:
             progress(i, total)
+    retried = notices.deliver_pending()  # e-mails a dead SMTP server held back
+    if retried:
+        done["emails_sent_late"] += retried
     return done
 
 

@@ -434,6 +434,11 @@ class JobOut(Schema):
     failed_at = fields.DateTime(allow_none=True)
     attempts = fields.Integer()
     last_error = fields.String(allow_none=True)
+    started_by_id = fields.Integer(allow_none=True)
+    progress_done = fields.Integer(allow_none=True)
+    progress_total = fields.Integer(allow_none=True)
+    progress_note = fields.String(allow_none=True)
+    result = fields.Dict(allow_none=True)
 
 
 class ListQuery(Strict):

@@ -51,3 +51,15 @@ def list_jobs():
 @roles("admin")
 def retry_job(job_id: int):
     return jsonify(JOB.dump(svc.retry_job(job_id)))
+
+
+@bp.post("/calls/<int:call_id>/documents/regenerate")
+@roles("officer")
+def regenerate_documents(call_id: int):
+    return jsonify(JOB.dump(svc.regenerate_documents(actor(), call_id))), 202
+
+
+@bp.get("/jobs/<int:job_id>")
+@roles("officer")
+def get_job(job_id: int):
+    return jsonify(JOB.dump(svc.get_job(actor(), job_id)))

@@ -204,6 +204,15 @@ def document() -> dict:
                 _query("page", {"type": "integer", "minimum": 1}),
                 _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200})]),
         },
+        "/jobs/{job_id}": {
+            "get": _op("A job with its progress and result (admin, or the officer who started it)", 200, "JobOut",
+                       (403, 404), params=[_path_int("job_id")]),
+        },
+        "/calls/{call_id}/documents/regenerate": {
+            "post": _op("Check every issued document of a call against its recorded SHA-256, restoring missing "
+                        "or altered files, as one background job (officer)", 202, "JobOut", (403, 404),
+                        params=[_path_int("call_id")]),
+        },
         "/jobs/{job_id}/retry": {
             "post": _op("Run a failed job again (admin)", 200, "JobOut", (403, 404), params=[_path_int("job_id")]),
         },

@@ -1,4 +1,4 @@
-"""Reading decision documents and inbox notices; re-running failed jobs."""
+"""Reading decision documents and inbox notices; checking documents again; following and re-running jobs."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from .. import db, documents, outbox
 from ..errors import NotFound, NotPermitted
-from ..models import Document, Notice, Outbox, utcnow
+from ..models import Call, Document, Notice, Outbox, utcnow
 from ..permissions import Actor
 from .applications import get_application
 
@@ -71,4 +71,24 @@ def jobs(state: str | None = None, page: int = 1, per_page: int = 50):
 def retry_job(outbox_id: int) -> Outbox:
     outbox.retry(outbox_id)
     row = db.session().get(Outbox, outbox_id)
+    return row
+
+
+def regenerate_documents(actor: Actor, call_id: int) -> Outbox:
+    """Stage one job that checks (and restores) every issued document of a call; return it."""
+    with db.write_session() as s:
+        if s.get(Call, call_id) is None:
+            raise NotFound(f"call {call_id} not found")
+        outbox_id = outbox.stage(s, "regenerate_documents", started_by=actor.id, call_id=call_id)
+    outbox.hand_over([outbox_id])
+    return db.session().get(Outbox, outbox_id)
+
+
+def get_job(actor: Actor, outbox_id: int) -> Outbox:
+    """One job with its progress: for administrators, and for the officer who started it."""
+    row = db.session().get(Outbox, outbox_id)
+    if row is None:
+        raise NotFound(f"job {outbox_id} not found")
+    if actor.role != "admin" and row.started_by_id != actor.id:
+        raise NotPermitted("a job is shown to administrators and to the officer who started it")
     return row

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 20:10:35.463191
+Create Date: 2026-11-23 21:06:30.322533
 
 """
 from typing import Sequence, Union
@@ -78,22 +78,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
-    op.create_table('outbox',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('job', sa.String(length=60), nullable=False),
-    sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('created_at', workflow.models.UTCDateTime(), nullable=False),
-    sa.Column('dispatched_at', workflow.models.UTCDateTime(), nullable=True),
-    sa.Column('done_at', workflow.models.UTCDateTime(), nullable=True),
-    sa.Column('failed_at', workflow.models.UTCDateTime(), nullable=True),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_outbox_dispatched_at'), ['dispatched_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_outbox_done_at'), ['done_at'], unique=False)
-
     op.create_table('sign_in_failures',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -187,6 +171,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_applications_field'), ['field'], unique=False)
         batch_op.create_index(batch_op.f('ix_applications_institution_id'), ['institution_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_applications_state'), ['state'], unique=False)
+
+    op.create_table('outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sa.String(length=60), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('created_at', workflow.models.UTCDateTime(), nullable=False),
+    sa.Column('dispatched_at', workflow.models.UTCDateTime(), nullable=True),
+    sa.Column('done_at', workflow.models.UTCDateTime(), nullable=True),
+    sa.Column('failed_at', workflow.models.UTCDateTime(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('started_by_id', sa.Integer(), nullable=True),
+    sa.Column('progress_done', sa.Integer(), nullable=True),
+    sa.Column('progress_total', sa.Integer(), nullable=True),
+    sa.Column('progress_note', sa.String(length=200), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['started_by_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_dispatched_at'), ['dispatched_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_done_at'), ['done_at'], unique=False)
 
     op.create_table('attachments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -283,6 +289,7 @@ def upgrade() -> None:
     sa.Column('created_at', workflow.models.UTCDateTime(), nullable=False),
     sa.Column('read_at', workflow.models.UTCDateTime(), nullable=True),
     sa.Column('emailed_at', workflow.models.UTCDateTime(), nullable=True),
+    sa.Column('email_error', sa.String(length=300), nullable=True),
     sa.ForeignKeyConstraint(['application_id'], ['applications.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -401,6 +408,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_attachments_application_id'))
 
     op.drop_table('attachments')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_done_at'))
+        batch_op.drop_index(batch_op.f('ix_outbox_dispatched_at'))
+
+    op.drop_table('outbox')
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_applications_state'))
         batch_op.drop_index(batch_op.f('ix_applications_institution_id'))
@@ -420,11 +432,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sign_in_failures_email'))
 
     op.drop_table('sign_in_failures')
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_outbox_done_at'))
-        batch_op.drop_index(batch_op.f('ix_outbox_dispatched_at'))
-
-    op.drop_table('outbox')
     op.drop_table('institutions')
     op.drop_table('document_counters')
     op.drop_table('chain_head')
