@@ -14,7 +14,6 @@ from workflow import audit, db, documents
 from workflow.jobs import issue_document
 from workflow.models import Document, Event
 
-from .factories import Factory
 
 
 def _decision_event(app, app_id, trigger):

@@ -1,7 +1,7 @@
 """Marshmallow schemas: what the API takes in and hands out."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .countries import COUNTRY_CODES
 from .models import (

@@ -5,9 +5,9 @@ from flask import jsonify
 
 from .. import schemas
 from ..services import applications as svc
-from ..services.transitions import available_triggers, fire
+from ..services.transitions import available_triggers
 from . import bp
-from .common import actor, body, page, query
+from .common import actor, body, fire_from_request, page, query
 
 APPLICATION = schemas.ApplicationOut()
 
@@ -48,9 +48,7 @@ def update_application(app_id: int):
 
 @bp.post("/applications/<int:app_id>/transitions/<trigger>")
 def fire_transition(app_id: int, trigger: str):
-    data = body(schemas.TransitionIn(), empty_ok=True)
-    comment, version = data.pop("comment", None), data.pop("version", None)
-    fire(actor(), "application", app_id, trigger, comment=comment, version=version, payload=data)
+    fire_from_request("application", app_id, trigger)
     return _render(app_id)
 
 

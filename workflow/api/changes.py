@@ -6,9 +6,8 @@ from flask import jsonify
 from .. import db, schemas
 from ..models import ChangeRequest
 from ..services import changes
-from ..services.transitions import fire
 from . import bp
-from .common import actor, body
+from .common import actor, body, fire_from_request
 
 CHANGE = schemas.ChangeRequestOut()
 
@@ -28,8 +27,5 @@ def request_change(app_id: int):
 
 @bp.post("/applications/<int:app_id>/changes/<int:change_id>/transitions/<trigger>")
 def decide_change(app_id: int, change_id: int, trigger: str):
-    data = body(schemas.TransitionIn(), empty_ok=True)
-    comment, version = data.pop("comment", None), data.pop("version", None)
-    fire(actor(), "change_request", change_id, trigger, comment=comment, version=version, payload=data,
-         application_id=app_id)
+    fire_from_request("change_request", change_id, trigger, application_id=app_id)
     return jsonify(CHANGE.dump(db.session().get(ChangeRequest, change_id)))

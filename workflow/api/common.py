@@ -78,3 +78,14 @@ class BadJSON(InvalidInput):
 
 def page(items: list, total: int, page_no: int, per_page: int, schema: Schema) -> dict[str, Any]:
     return {"items": schema.dump(items, many=True), "total": total, "page": page_no, "per_page": per_page}
+
+
+def fire_from_request(subject: str, subject_id: int, trigger: str, application_id: int | None = None):
+    """Fire a trigger with this request's body ({comment?, version?, ...}) through the engine."""
+    from .. import schemas
+    from ..services.transitions import fire
+
+    data = body(schemas.TransitionIn(), empty_ok=True)
+    comment, version = data.pop("comment", None), data.pop("version", None)
+    return fire(actor(), subject, subject_id, trigger, comment=comment, version=version, payload=data,
+                application_id=application_id)

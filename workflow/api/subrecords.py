@@ -7,9 +7,8 @@ from .. import db, schemas
 from ..errors import InvalidInput, NotFound, NotPermitted
 from ..models import Attachment, Milestone, Review
 from ..services import applications as svc
-from ..services.transitions import fire
 from . import bp
-from .common import actor, body, load, roles
+from .common import actor, body, fire_from_request, load, roles
 
 REVIEW = schemas.ReviewOut()
 MILESTONE = schemas.MilestoneOut()
@@ -41,10 +40,7 @@ def assign_review(app_id: int):
 
 @bp.post("/applications/<int:app_id>/reviews/<int:review_id>/transitions/<trigger>")
 def fire_review(app_id: int, review_id: int, trigger: str):
-    data = body(schemas.TransitionIn(), empty_ok=True)
-    comment, version = data.pop("comment", None), data.pop("version", None)
-    fire(actor(), "review", review_id, trigger, comment=comment, version=version, payload=data,
-         application_id=app_id)
+    fire_from_request("review", review_id, trigger, application_id=app_id)
     # Only its reviewer fires a review's triggers; one who just declined no longer sees the application.
     return jsonify(REVIEW.dump(db.session().get(Review, review_id)))
 
@@ -57,10 +53,7 @@ def list_milestones(app_id: int):
 
 @bp.post("/applications/<int:app_id>/milestones/<int:milestone_id>/transitions/<trigger>")
 def fire_milestone(app_id: int, milestone_id: int, trigger: str):
-    data = body(schemas.TransitionIn(), empty_ok=True)
-    comment, version = data.pop("comment", None), data.pop("version", None)
-    fire(actor(), "milestone", milestone_id, trigger, comment=comment, version=version, payload=data,
-         application_id=app_id)
+    fire_from_request("milestone", milestone_id, trigger, application_id=app_id)
     return jsonify(MILESTONE.dump(db.session().get(Milestone, milestone_id)))
 
 
