@@ -13,10 +13,12 @@ import sys
 import threading
 
 from redis import Redis
-from rq import Worker
+from rq import SimpleWorker
 from rq.job import Job
 
-from workflow import create_app, documents, outbox
+# Imported before the relay thread starts, so no thread ever holds an import lock
+# while a job runs.
+from workflow import create_app, documents, jobs, outbox, scan  # noqa: F401
 
 log = logging.getLogger("fundflow.worker")
 RELAY_EVERY = 2.0  # seconds
@@ -34,13 +36,11 @@ def relay(app, stop: threading.Event) -> None:
 
 
 def enqueue_hourly_scan() -> None:
-    from workflow.scan import scan_job
-
     hour = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H")
     job_id = f"scan-{hour}"
     connection = outbox.redis()
     if not Job.exists(job_id, connection=connection):  # one scan per hour, however many workers
-        outbox.queue().enqueue_call(scan_job, job_id=job_id, result_ttl=7200)
+        outbox.queue().enqueue_call(scan.scan_job, job_id=job_id, result_ttl=7200)
 
 
 def main() -> int:
@@ -51,10 +51,13 @@ def main() -> int:
         print("set FUNDFLOW_REDIS_URL: without it, jobs run in-process in the app", file=sys.stderr)
         return 2
     stop = threading.Event()
-    documents.warm_up()  # before the first fork: every job's work horse inherits it
+    documents.warm_up()  # WeasyPrint and the CJK fonts loaded once, before the first job
     with app.app_context():
         threading.Thread(target=relay, args=(app, stop), name="outbox-relay", daemon=True).start()
-        worker = Worker([outbox.QUEUE], connection=Redis.from_url(url))
+        # Jobs run in this process, not in a forked work horse per job: a fork
+        # costs more than a notice takes to render. A job that kills the process
+        # is handed over again by another worker's relay.
+        worker = SimpleWorker([outbox.QUEUE], connection=Redis.from_url(url))
         try:
             worker.work(with_scheduler=True)
         finally:

@@ -28,6 +28,7 @@ from contextlib import ExitStack, contextmanager
 from types import SimpleNamespace
 from typing import Any, Callable, ContextManager, Iterator
 
+from flask import Flask
 from sqlalchemy import Engine, bindparam, create_engine, insert, make_url, select, text, update
 
 from . import audit, create_app, db
@@ -44,6 +45,7 @@ Progress = Callable[[str, int], ContextManager[Any]]
 ROUND = 50  # changes per side per round; rounds run in the order E F F E E F F E ...
 SUSPEND_REASON = "合作协议履约情况需核查，暂停执行。"
 PASSWORD = "fundflow-bench-password"
+BENCH_SECRET = "fundflow-bench"
 SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 
@@ -51,6 +53,23 @@ def run(database_url: str | None, n: int, progress: Progress) -> Iterator[tuple[
     """Measure the engine and its floor; yield (name, value) per figure."""
     if n < 1:
         raise ValueError("n must be at least 1")
+    with scratch_app(database_url):
+        engine = db.engine()
+        yield from _settings(engine)
+
+        officer, app_ids = _prepare(min(20, max(2, n // 50)), progress)
+        yield from _measure(engine, officer, app_ids, n, progress)
+
+
+@contextmanager
+def scratch_app(database_url: str | None) -> Iterator[Flask]:
+    """An app on a fresh, migrated database, its context pushed; everything undone on the way out.
+
+    The database is a SQLite file in a temp dir, or a schema of its own on the
+    PostgreSQL server of `database_url`. The temp dir is also the app's
+    DATA_DIR. The app never reaches the environment's Redis or mail server:
+    its jobs run in-process, and its notices stay in the inbox.
+    """
     with ExitStack() as stack:
         scratch = tempfile.mkdtemp(prefix="fundflow-bench-")
         stack.callback(shutil.rmtree, scratch, ignore_errors=True)
@@ -58,19 +77,14 @@ def run(database_url: str | None, n: int, progress: Progress) -> Iterator[tuple[
             url = stack.enter_context(_postgres_schema(database_url))
         else:
             url = f"sqlite:///{os.path.join(scratch, 'bench.db')}"
-        with _environ(FUNDFLOW_DATA_DIR=scratch, FUNDFLOW_SECRET_KEY="fundflow-bench"):
+        with _environ(FUNDFLOW_DATA_DIR=scratch, FUNDFLOW_SECRET_KEY=BENCH_SECRET):
             # The accounts are throwaway and never sign in: a cheap hash keeps set-up short.
-            app = create_app({"DATABASE_URL": url, "DATA_DIR": scratch,
+            app = create_app({"DATABASE_URL": url, "DATA_DIR": scratch, "REDIS_URL": None, "SMTP_URL": None,
                               "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
         stack.callback(app.extensions["fundflow.engine"].dispose)
         stack.enter_context(app.app_context())
-
-        engine = db.engine()
-        upgrade(engine)
-        yield from _settings(engine)
-
-        officer, app_ids = _prepare(min(20, max(2, n // 50)), progress)
-        yield from _measure(engine, officer, app_ids, n, progress)
+        upgrade(db.engine())
+        yield app
 
 
 def _settings(engine: Engine) -> Iterator[tuple[str, Any]]:
@@ -86,8 +100,8 @@ def _settings(engine: Engine) -> Iterator[tuple[str, Any]]:
             yield "postgresql_fsync", conn.exec_driver_sql("SHOW fsync").scalar()
 
 
-def _prepare(count: int, progress: Progress) -> tuple[Actor, list[int]]:
-    """Make the people and `count` applications in `in_progress`, all through the services."""
+def _prepare(count: int, progress: Progress, state: str = "in_progress") -> tuple[Actor, list[int]]:
+    """Make the people and `count` applications in `state`, all through the services."""
     tag = secrets.token_hex(3)
     admin = Actor.of(accounts.create_user(f"admin-{tag}@bench.example.cn", PASSWORD, "admin"))
     home = registry.create_institution(admin, {"name": f"基准测试大学{tag}", "name_en": "Bench University",
@@ -120,7 +134,7 @@ def _prepare(count: int, progress: Progress) -> tuple[Actor, list[int]]:
     with progress("preparing applications", count) as bar:
         for _ in range(count):
             application = create_application(cast.applicant, dict(data))
-            drive(cast, application.id, "in_progress")
+            drive(cast, application.id, state)
             app_ids.append(application.id)
             bar.update(1)
     return cast.officer, app_ids

@@ -234,14 +234,54 @@ def restore(path: Path) -> None:
 
 
 @main.command()
-@click.option("--database-url", help="Benchmark on this database (default: a fresh SQLite file).")
-@click.option("-n", "count", default=2000, show_default=True, help="Transitions per measurement.")
-def bench(database_url: str | None, count: int) -> None:
-    """Run the benchmarks; print one `name: value` line per figure."""
-    from .bench import run
+@click.option("--database-url", help="Benchmark on this PostgreSQL server, in a schema of its own that is dropped "
+              "afterwards (default: a fresh SQLite file in a temp dir).")
+@click.option("-n", "count", default=2000, show_default=True, help="Transitions per measurement of the engine.")
+@click.option("--engine/--no-engine", "engine", default=True, show_default=True,
+              help="Run the engine benchmark (engine_per_s, floor_per_s, engine_floor_ratio, ...).")
+@click.option("--documents", "documents", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Also run the decision-notice benchmark with N approvals per RQ run (0: skip it).")
+def bench(database_url: str | None, count: int, engine: bool, documents: int) -> None:
+    """Run the benchmarks; print one `name: value` line per figure.
 
-    for name, value in run(database_url=database_url, n=count, progress=_progress):
-        click.echo(f"{name}: {value}")
+    By default only the engine benchmark runs: the engine against a bare-Core
+    floor doing the same database work.
+
+    --documents N adds the decision-notice benchmark (documents_* figures):
+    WeasyPrint alone on frozen contexts (the floor), the notice job in this
+    process, then N approvals at once through RQ with 1 and then 2
+    `python worker.py` processes, on a throwaway redis-server; documents per
+    second, per worker, total time and the ratio to the floor, then
+    documents_numbers_ok (numbers 1..count without gap or duplicate, every
+    file's SHA-256 in its audit event) and weasyprint_subsetter (harfbuzz or
+    the slow fonttools fallback). It needs redis-server and a source checkout
+    (worker.py), and it is slow: `fundflow bench --no-engine --documents 1000`
+    took 20 minutes on a 2-core machine, 200 took 7. Processes and temp files
+    are cleaned up on Ctrl-C too. The exit status is 1 if a check fails.
+
+    Progress bars go to stderr, so stdout stays parseable.
+    """
+    from contextlib import closing
+
+    if not engine and not documents:
+        raise click.UsageError("nothing to run: --no-engine without --documents N")
+    runs = []
+    if engine:
+        from .bench import run
+
+        runs.append(run(database_url=database_url, n=count, progress=_progress))
+    if documents:
+        from .bench_documents import run as run_documents
+
+        runs.append(run_documents(database_url=database_url, n=documents, progress=_progress))
+    failed = False
+    for figures in runs:
+        with closing(figures):  # an interrupted run still stops its servers and removes its files
+            for name, value in figures:
+                click.echo(f"{name}: {value}")
+                failed |= value == "false"  # a check (documents_numbers_ok, ...) failed
+    if failed:
+        sys.exit(1)
 
 
 def _progress(label: str, total: int):

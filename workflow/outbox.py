@@ -139,8 +139,13 @@ def redis():
 
     # Short timeouts and no retries (redis-py retries for ~4 s by default):
     # a request must never stall on a dead Redis; the relay tries again later.
-    return Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=5,
-                          retry=Retry(NoBackoff(), 0))
+    # One client (and its connection pool) per app, shared by its threads.
+    client = current_app.extensions.get("fundflow.redis")
+    if client is None:
+        client = current_app.extensions["fundflow.redis"] = Redis.from_url(
+            current_app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=5,
+            retry=Retry(NoBackoff(), 0))
+    return client
 
 
 def queue():
