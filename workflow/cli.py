@@ -255,9 +255,9 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int) ->
     documents_numbers_ok (numbers 1..count without gap or duplicate, every
     file's SHA-256 in its audit event) and weasyprint_subsetter (harfbuzz or
     the slow fonttools fallback). It needs redis-server and a source checkout
-    (worker.py), and it is slow: `fundflow bench --no-engine --documents 1000`
-    took 20 minutes on a 2-core machine, 200 took 7. Processes and temp files
-    are cleaned up on Ctrl-C too. The exit status is 1 if a check fails.
+    (worker.py), and it takes minutes: each of its three runs renders N
+    notices at a few per second. Processes and temp files are cleaned up on
+    Ctrl-C too. The exit status is 1 if a check fails.
 
     Progress bars go to stderr, so stdout stays parseable.
     """
