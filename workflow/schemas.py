@@ -22,6 +22,8 @@ MAX_YUAN = 10**13 - 1
 Yuan = lambda **kw: fields.Integer(strict=True, validate=validate.Range(0, MAX_YUAN), **kw)  # noqa: E731
 Text = lambda n, **kw: fields.String(validate=validate.Length(max=n), **kw)  # noqa: E731
 Name = lambda n=300, **kw: fields.String(validate=validate.Length(min=1, max=n), **kw)  # noqa: E731
+# An id sent in a body: within what a database id can be (a bigger one would overflow SQLite's INTEGER).
+RowId = lambda **kw: fields.Integer(strict=True, validate=validate.Range(1, 2**63 - 1), **kw)  # noqa: E731
 StrictBool = lambda **kw: fields.Boolean(truthy={True}, falsy={False}, **kw)  # noqa: E731
 
 
@@ -142,14 +144,14 @@ class UserIn(Strict):
     password = fields.String(required=True, validate=validate.Length(min=8, max=1000))
     name = Text(200, load_default="")
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    institution_id = fields.Integer(strict=True, allow_none=True, load_default=None)
-    body_id = fields.Integer(strict=True, allow_none=True, load_default=None)
+    institution_id = RowId(allow_none=True, load_default=None)
+    body_id = RowId(allow_none=True, load_default=None)
 
 
 class UserPatch(Strict):
     role = fields.String(validate=validate.OneOf(ROLES))
-    institution_id = fields.Integer(strict=True, allow_none=True)
-    body_id = fields.Integer(strict=True, allow_none=True)
+    institution_id = RowId(allow_none=True)
+    body_id = RowId(allow_none=True)
     active = StrictBool()
     name = Text(200)
 
@@ -172,7 +174,7 @@ class BaseIn(Strict):
     name = Name(200, required=True)
     name_en = Text(300, allow_none=True)
     kind = fields.String(required=True, validate=validate.OneOf(BASE_KINDS))
-    institution_id = fields.Integer(strict=True, allow_none=True, load_default=None)
+    institution_id = RowId(allow_none=True, load_default=None)
 
 
 class ApplicationQuery(Strict):

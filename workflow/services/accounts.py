@@ -49,10 +49,12 @@ def update_user(user_id: int, changes: dict) -> User:
         user = s.get(User, user_id)
         if user is None:
             raise NotFound(f"user {user_id} not found")
+        # Checked before the row changes: a query with a dangling id pending would autoflush it (a 500).
+        after = {key: changes.get(key, getattr(user, key)) for key in ("role", "institution_id", "body_id")}
+        _check_affiliation(s, after["role"], after["institution_id"], after["body_id"])
         for key in ("role", "institution_id", "body_id", "name", "active"):
             if key in changes:
                 setattr(user, key, changes[key])
-        _check_affiliation(s, user.role, user.institution_id, user.body_id)
         if changes.get("active") is False:
             now = utcnow()
             for token in s.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
