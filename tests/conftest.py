@@ -22,7 +22,7 @@ from workflow.db import make_engine  # noqa: E402
 from workflow.migrate import upgrade  # noqa: E402
 
 from . import servers  # noqa: E402
-from .factories import Factory  # noqa: E402
+from .factories import PASSWORD, Factory  # noqa: E402
 
 
 # Speed, not behaviour: tests make many users (a cheap password hash) and never
@@ -148,4 +148,43 @@ def api(app, factory):
     """api(actor) -> an ApiClient signed in as that actor; api() is anonymous."""
     def make(actor=None):
         return ApiClient(app.test_client(), factory.token(actor) if actor else None)
+    return make
+
+
+class PageClient:
+    """A browser-like test client for the pages: signs in through the real form, sends CSRF tokens."""
+
+    def __init__(self, client, language: str = "zh"):
+        self.client = client
+        self.client.set_cookie("fundflow_lang", language)
+
+    def csrf_token(self) -> str:
+        """A valid token for this client's session, as a form on any page carries it."""
+        import re
+
+        html = self.client.get("/login").get_data(as_text=True)
+        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+    def sign_in(self, email: str, password: str = PASSWORD):
+        return self.post("/login", {"email": email, "password": password})
+
+    def get(self, path, **kw):
+        return self.client.get(path, **kw)
+
+    def post(self, path, data=None, *, csrf: bool = True, **kw):
+        data = dict(data or {})
+        if csrf and "csrf_token" not in data:
+            data["csrf_token"] = self.csrf_token()
+        return self.client.post(path, data=data, **kw)
+
+
+@pytest.fixture
+def pages(app, factory):
+    """pages(actor) -> a PageClient signed in as that actor through the sign-in page; pages() is anonymous."""
+    def make(actor=None, language: str = "zh"):
+        client = PageClient(app.test_client(), language)
+        if actor is not None:
+            response = client.sign_in(actor.email)
+            assert response.status_code == 302, response.get_data(as_text=True)
+        return client
     return make

@@ -17,25 +17,44 @@ class RowIdConverter(IntegerConverter):
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the application: config, database, blueprints, error handlers, commands."""
+    """Build the application: config, database, extensions, blueprints, error handlers, headers."""
     # templates/ ships as the package workflow.templates (see setup.cfg): ask where it landed.
     app = Flask(__name__, template_folder=str(resources.files("workflow.templates")))
     app.url_map.converters["int"] = RowIdConverter
     app.config.update(config.from_environment())
     app.config.update(overrides or {})
     db.init_app(app)
+    register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
     return app
 
 
+def register_extensions(app: Flask) -> None:
+    from . import headers
+    from .extensions import babel, bootstrap, csrf, login_manager
+    from .web import auth, i18n
+
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    bootstrap.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    auth.init_login(login_manager)
+    i18n.register(app)
+    headers.register(app)
+
+
 def register_blueprints(app: Flask) -> None:
     from .api import bp as api
+    from .extensions import csrf
+    from .web import register as register_pages
 
+    csrf.exempt(api)  # the API authenticates each request by its bearer token, not by a cookie
     app.register_blueprint(api)
+    register_pages(app)
 
 
 def register_error_handlers(app: Flask) -> None:
-    from .api.errors import register
+    from .http_errors import register
 
     register(app)

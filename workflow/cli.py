@@ -287,3 +287,26 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int) ->
 def _progress(label: str, total: int):
     """A progress bar on stderr, so stdout stays parseable."""
     return click.progressbar(length=total, label=label, file=sys.stderr)
+
+
+@main.group()
+def translate() -> None:
+    """The pages' message catalogues (Chinese; English is the source)."""
+
+
+@translate.command("update")
+def translate_update() -> None:
+    """Extract the marked messages, merge them into the catalogues and compile them."""
+    from . import translate as catalogues
+
+    for language, missing in catalogues.update().items():
+        click.echo(f"{language}: {missing} messages without a translation")
+
+
+@translate.command("compile")
+def translate_compile() -> None:
+    """Compile the catalogues (.po to .mo)."""
+    from . import translate as catalogues
+
+    for language in catalogues.LANGUAGES:
+        click.echo(catalogues.compile_catalog(language))

@@ -1,6 +1,7 @@
 """Configuration from FUNDFLOW_* environment variables (DESIGN §5)."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -29,6 +30,18 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict:
         "SQLITE_SYNCHRONOUS": "FULL",  # see db.py; tests, which need no power-cut safety, choose OFF
         # werkzeug's default; tests choose a cheap one, since they make many users.
         "PASSWORD_HASH_METHOD": "scrypt",
+        # Pages: Chinese first, Bootstrap served from the package, sessions that end when idle.
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("FUNDFLOW_HTTPS_ONLY", "") == "1",
+        "SESSION_COOKIE_NAME": "fundflow_session",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(minutes=int(env.get("FUNDFLOW_SESSION_IDLE_MINUTES", "60"))),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, which ends when idle
     }
 
 

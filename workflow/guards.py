@@ -42,6 +42,11 @@ class Firing:
 
 Guard = Callable[[Firing], None]
 REGISTRY: dict[str, Guard] = {}
+# Guards that judge what the actor types with the trigger (an amount, a score, a
+# report): a preview of which triggers may fire, asked before anything is typed,
+# skips them; the firing itself never does.
+INPUT_GUARDS = frozenset({"approved_amount", "milestones_given", "outcomes_given", "review_content",
+                          "report_content"})
 
 
 def guard(fn: Guard) -> Guard:

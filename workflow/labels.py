@@ -55,6 +55,45 @@ OUTCOMES = {
     "experts_engaged": ("引进外国专家（人）", "Foreign experts engaged"),
     "researchers_trained": ("培养青年科研人员（人）", "Young researchers trained"),
 }
+ROLES = {
+    "applicant": ("申报单位", "Applicant"),
+    "recommender": ("推荐单位", "Recommending body"),
+    "reviewer": ("评审专家", "Reviewer"),
+    "officer": ("项目主管", "Program officer"),
+    "admin": ("系统管理员", "Administrator"),
+    "system": ("系统", "System"),
+}
+PARTNER_KINDS = {
+    "university": ("大学", "University"),
+    "institute": ("研究机构", "Research institute"),
+    "enterprise": ("企业", "Enterprise"),
+    "government": ("政府部门", "Government agency"),
+    "international_organization": ("国际组织", "International organisation"),
+}
+RECOMMENDATIONS = {
+    "fund": ("建议资助", "Fund"),
+    "fund_with_changes": ("修改后资助", "Fund with changes"),
+    "do_not_fund": ("不建议资助", "Do not fund"),
+}
+ATTACHMENT_KINDS = {
+    "proposal": ("项目申报书", "Proposal"),
+    "cooperation_agreement": ("国际合作协议", "International cooperation agreement"),
+    "signed_agreement": ("项目任务书（已签署）", "Signed project agreement"),
+    "milestone_report": ("节点报告", "Milestone report"),
+    "final_report": ("结题报告", "Final report"),
+}
+CHANGE_KINDS = {
+    "extension": ("延期", "Extension"),
+    "budget_reallocation": ("预算调整", "Budget reallocation"),
+    "partner_change": ("合作方变更", "Partner change"),
+    "pi_change": ("项目负责人变更", "Change of principal investigator"),
+}
+DOCUMENT_KINDS = {
+    "decision_notice": ("立项通知书", "Decision notice"),
+    "rejection_notice": ("不予立项通知书", "Rejection notice"),
+    "termination_notice": ("终止通知书", "Termination notice"),
+    "acceptance_opinion": ("验收意见", "Acceptance opinion"),
+}
 # The partner countries the plan's cooperation mechanisms name most; others show their ISO code.
 COUNTRIES = {
     "US": "美国", "RU": "俄罗斯", "DE": "德国", "FR": "法国", "GB": "英国", "IT": "意大利", "ES": "西班牙",

@@ -21,10 +21,11 @@ class Actor:
     email: str
     institution_id: int | None = None
     body_id: int | None = None
+    name: str = ""
 
     @classmethod
     def of(cls, user: User) -> "Actor":
-        return cls(user.id, user.role, user.email, user.institution_id, user.body_id)
+        return cls(user.id, user.role, user.email, user.institution_id, user.body_id, user.name or "")
 
     @property
     def acts_as_officer(self) -> bool:

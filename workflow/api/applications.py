@@ -5,7 +5,7 @@ from flask import jsonify
 
 from .. import schemas
 from ..services import applications as svc
-from ..services.transitions import available_triggers
+from ..services.transitions import actions, available_triggers
 from . import bp
 from .common import actor, body, fire_from_request, page, query
 
@@ -17,6 +17,7 @@ def _render(app_id: int, status: int = 200):
     app = svc.get_application(a, app_id)
     data = APPLICATION.dump(app)
     data["available_triggers"] = available_triggers(a, app)
+    data["actions"] = [action.as_dict() for action in actions(a, app)]
     return jsonify(data), status
 
 

@@ -80,6 +80,15 @@ def _hash(password: str) -> str:
 
 def issue_token(email: str, password: str) -> str:
     """Check the password and hand out a new bearer token (only its hash is kept)."""
+    user = check_password(email, password)
+    token = secrets.token_urlsafe(32)
+    with db.write_session() as s:
+        s.add(ApiToken(user_id=user.id, token_hash=token_digest(token), created_at=utcnow()))
+    return token
+
+
+def check_password(email: str, password: str) -> User:
+    """The active user with this e-mail and password; NotAuthenticated, or TooManyAttempts while throttled."""
     email = email.strip().lower()
     now = utcnow()
     since = now - FAILURE_WINDOW
@@ -92,16 +101,22 @@ def issue_token(email: str, password: str) -> str:
     user = reader.scalar(select(User).where(User.email == email))
     # Checked before the write lock is taken: the hash is slow on purpose.
     valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = bool(user and valid and user.active)
     with db.write_session() as s:
-        if not (user and valid and user.active):
+        if ok:
+            s.execute(delete(SignInFailure).where(SignInFailure.email == email))
+        else:
             s.add(SignInFailure(email=email, created_at=now))
             s.execute(delete(SignInFailure).where(SignInFailure.created_at < since))
-        else:
-            s.execute(delete(SignInFailure).where(SignInFailure.email == email))
-            token = secrets.token_urlsafe(32)
-            s.add(ApiToken(user_id=user.id, token_hash=token_digest(token), created_at=now))
-            return token
-    raise NotAuthenticated("wrong e-mail or password")
+    if not ok:
+        raise NotAuthenticated("wrong e-mail or password")
+    return user
+
+
+def active_actor(user_id: int) -> Actor | None:
+    """The actor of an active user, for a page session; None once the user is gone or deactivated."""
+    user = db.session().get(User, user_id)
+    return Actor.of(user) if user is not None and user.active else None
 
 
 def authenticate(token: str) -> Actor:

@@ -98,3 +98,11 @@ def reviewers() -> list[User]:
 
 def users() -> list[User]:
     return list(db.session().scalars(select(User).order_by(User.id)))
+
+
+def affiliation(actor: Actor) -> tuple[str | None, str | None] | None:
+    """The (Chinese, English) name of the actor's institution or recommending body, if they have one."""
+    s = db.session()
+    row = s.get(Institution, actor.institution_id) if actor.institution_id else \
+        s.get(Body, actor.body_id) if actor.body_id else None
+    return (row.name, row.name_en) if row is not None else None

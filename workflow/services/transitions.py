@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, db, outbox
 from ..effects import REGISTRY as EFFECTS
 from ..engine import Workflow, workflow
-from ..errors import InvalidInput, NotFound, NotPermitted, StaleVersion, TransitionRefused
+from ..errors import InvalidInput, NotFound, NotPermitted, StaleVersion, TransitionRefused, WorkflowError
+from ..guards import INPUT_GUARDS, Firing
 from ..guards import REGISTRY as GUARDS
-from ..guards import Firing
 from ..models import Application, ChangeRequest, Milestone, Review, utcnow
 from ..permissions import Actor, can_see, check_may_fire
 
@@ -169,6 +170,58 @@ def _comment(comment: str | None, required: bool) -> str | None:
     return comment
 
 
+@dataclass(frozen=True)
+class Action:
+    """One trigger as this actor sees it on this row now: may they fire it, and if not, why."""
+
+    trigger: str
+    label: str
+    label_en: str
+    comment_required: bool
+    refusal: WorkflowError | None = None  # None: allowed (what the actor types is still checked on firing)
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"trigger": self.trigger, "label": self.label, "label_en": self.label_en,
+                                "comment_required": self.comment_required, "allowed": self.allowed}
+        if self.refusal is not None:
+            data["reason"] = self.refusal.to_dict()
+        return data
+
+
+def actions(actor: Actor, row, *, now: dt.datetime | None = None) -> list[Action]:
+    """Which triggers `actor` may fire on `row` now, and why not the others.
+
+    Lists the transitions out of the row's state that the actor's role fires,
+    each with the refusal that firing it now would meet: ownership, then the
+    guards that read the record (guards of the actor's input are left to the
+    firing). Reads only; the pages and the API both ask this one question.
+    """
+    now = now or utcnow()
+    wf = workflow(_kind(row), row.workflow_version)
+    application = row if isinstance(row, Application) else row.application
+    role = "officer" if actor.role == "admin" else actor.role
+    session = object_session(row) or db.session()
+    result = []
+    for t in wf.available(row.state):
+        if role not in t.roles:
+            continue
+        refusal = None
+        try:
+            check_may_fire(actor, t, application, row)
+            firing = Firing(session, actor, application, row, t, {}, None, now)
+            for name in t.guards:
+                if name not in INPUT_GUARDS:
+                    GUARDS[name](firing)
+        except WorkflowError as err:
+            refusal = err
+        result.append(Action(t.trigger, t.label, t.label_en, t.comment_required, refusal))
+    return result
+
+
 def available_triggers(actor: Actor, row) -> list[str]:
     """Triggers `actor` could try from the row's state (guards not evaluated)."""
     wf = workflow(_kind(row), row.workflow_version)
@@ -183,4 +236,4 @@ def available_triggers(actor: Actor, row) -> list[str]:
     return result
 
 
-__all__ = ["fire", "fire_in", "available_triggers"]
+__all__ = ["fire", "fire_in", "actions", "available_triggers", "Action"]

@@ -1,0 +1,22 @@
+"""The workflow definitions as the pages show them: labels and the shape of each lifecycle."""
+from __future__ import annotations
+
+from ..engine import Workflow, workflow
+
+
+def definition(name: str, version: int | None = None) -> Workflow:
+    return workflow(name, version)
+
+
+def state_label(name: str, state: str, version: int | None = None) -> tuple[str, str]:
+    """The (中文, English) label of a state of workflow `name`."""
+    s = workflow(name, version).states.get(state)
+    return (s.label, s.label_en) if s else (state, state)
+
+
+def trigger_label(name: str, trigger: str, version: int | None = None) -> tuple[str, str]:
+    """The (中文, English) label of a trigger; audit-only actions (create, edit, upload) keep their name."""
+    for t in workflow(name, version).transitions:
+        if t.trigger == trigger:
+            return t.label, t.label_en
+    return trigger, trigger

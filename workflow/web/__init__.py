@@ -1,0 +1,56 @@
+"""The pages: one blueprint per area, over the same services as the API."""
+from __future__ import annotations
+
+from flask import Flask, g, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .. import labels
+from ..permissions import Actor
+from ..services import registry
+from . import admin, applications, audit, auth, awards, dashboard, reviews, statistics
+from .i18n import pick
+
+BLUEPRINTS = (auth.bp, dashboard.bp, applications.bp, reviews.bp, awards.bp, admin.bp, audit.bp, statistics.bp)
+# Pages anyone may open without signing in.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.language", "dashboard.index", "static", "bootstrap.static"})
+
+
+INBOX = ("dashboard.inbox", _l("Inbox"))
+STATISTICS = ("statistics.index", _l("Statistics"))
+NAV = {
+    "applicant": (("applications.index", _l("My applications")), INBOX),
+    "recommender": (("applications.queue", _l("Recommendation queue")), INBOX),
+    "reviewer": (("reviews.assignments", _l("My reviews")), INBOX),
+    "officer": (("dashboard.officer", _l("Dashboard")), STATISTICS, INBOX),
+    "admin": (("dashboard.officer", _l("Dashboard")), ("audit.events", _l("Audit")),
+              ("admin.users", _l("Administration")), STATISTICS, INBOX),
+}
+
+
+def register(app: Flask) -> None:
+    for bp in BLUEPRINTS:
+        app.register_blueprint(bp)
+    app.before_request(_signed_in_first)
+    app.jinja_env.globals.update(nav_links=nav_links, affiliation=affiliation, labels=labels)
+
+
+def nav_links(actor: Actor):
+    return NAV.get(actor.role, ())
+
+
+def affiliation(actor: Actor) -> str:
+    if "affiliation" not in g:
+        names = registry.affiliation(actor)
+        g.affiliation = pick(*names) if names else ""
+    return g.affiliation
+
+
+PAGE_BLUEPRINTS = frozenset(bp.name for bp in BLUEPRINTS)
+
+
+def _signed_in_first():
+    if request.blueprint not in PAGE_BLUEPRINTS or request.endpoint in PUBLIC_ENDPOINTS \
+            or current_user.is_authenticated:
+        return None
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

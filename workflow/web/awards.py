@@ -1,0 +1,6 @@
+"""Pages: awards."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("awards", __name__)

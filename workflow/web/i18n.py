@@ -1,0 +1,94 @@
+"""Languages, Beijing time and amounts as Chinese and English readers expect them."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from flask import request
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+LANGUAGE_COOKIE = "fundflow_lang"
+TIMEZONE = "Asia/Shanghai"
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+
+
+def select_locale() -> str:
+    """The language chosen on a page (remembered in a cookie), else the browser's, else Chinese."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+
+
+def select_timezone() -> str:
+    return TIMEZONE
+
+
+def language() -> str:
+    return str(get_locale() or DEFAULT_LANGUAGE).split("_")[0]
+
+
+def is_zh() -> bool:
+    return language() == "zh"
+
+
+def html_lang() -> str:
+    return HTML_LANG.get(language(), "en")
+
+
+def pick(zh: str | None, en: str | None) -> str:
+    """The Chinese or English of a pair, whichever the reader reads (the other when one is missing)."""
+    return (zh or en or "") if is_zh() else (en or zh or "")
+
+
+def label(table: dict, code: str | None) -> str:
+    """A code's display label from a labels.py table of (中文, English) pairs."""
+    if code is None:
+        return ""
+    pair = table.get(code)
+    return pick(*pair) if pair else code
+
+
+def money(yuan: int | None) -> str:
+    """Chinese readers see 万元 with two decimals, others whole yuan."""
+    if yuan is None:
+        return "—"
+    if is_zh():
+        return f"{format_decimal(Decimal(yuan) / 10000, format='#,##0.00')} 万元"
+    return f"¥{format_decimal(yuan, format='#,##0')}"
+
+
+def date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    return format_date(value, "long") if is_zh() else format_date(value, "d MMM y")
+
+
+def datetime(value: dt.datetime | None) -> str:
+    """In Beijing time: 2026年12月1日 17:05 / 1 Dec 2026, 17:05."""
+    if value is None:
+        return ""
+    return format_datetime(value, "y年M月d日 HH:mm" if is_zh() else "d MMM y, HH:mm")
+
+
+def state_label(kind: str, state: str | None, version: int | None = None) -> str:
+    """A state's label from its workflow definition in states/, in the reader's language."""
+    from ..services.workflows import state_label as labels
+
+    return pick(*labels(kind, state, version)) if state else ""
+
+
+def trigger_label(kind: str, trigger: str, version: int | None = None) -> str:
+    from ..services.workflows import trigger_label as labels
+
+    return pick(*labels(kind, trigger, version))
+
+
+def register(app) -> None:
+    app.jinja_env.globals.update(html_lang=html_lang, language=language, pick=pick, label=label,
+                                 state_label=state_label, trigger_label=trigger_label, LANGUAGES=LANGUAGES)
+    app.jinja_env.filters.update(money=money, date=date, datetime=datetime)
