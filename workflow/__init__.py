@@ -47,10 +47,12 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .api import bp as api
     from .extensions import csrf
+    from .health import bp as health
     from .web import register as register_pages
 
     csrf.exempt(api)  # the API authenticates each request by its bearer token, not by a cookie
     app.register_blueprint(api)
+    app.register_blueprint(health)
     register_pages(app)
 
 

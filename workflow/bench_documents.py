@@ -71,7 +71,8 @@ APPROVE = {"approved_amount": 2_000_000}  # within the bench applications' 3,000
 STALL = 180.0  # seconds without one more notice issued before an RQ run is given up
 POLL = 0.1  # seconds between looks at the database while workers run
 RELAY_SETTLE = 3.0  # seconds after the workers registered: past the relay's first round (see _through_rq)
-ROOT = Path(__file__).resolve().parent.parent  # worker.py lives at the top of the source tree
+# The worker as `fundflow worker` runs it, from a checkout or an install alike.
+WORKER = [sys.executable, "-m", "workflow.worker"]
 FONTTOOLS_WARNING = "Using fontTools instead of HarfBuzz-Subset"
 
 
@@ -79,9 +80,6 @@ def run(database_url: str | None, n: int, progress: Progress) -> Iterator[tuple[
     """Measure decision notices with N approvals per RQ run; yield (name, value) per figure."""
     if n < 1:
         raise ValueError("the number of documents must be at least 1")
-    worker_script = ROOT / "worker.py"
-    if not worker_script.is_file():
-        raise RuntimeError(f"{worker_script} not found: run the documents benchmark from a source checkout")
     sample = min(n, SAMPLE)
     with ExitStack() as stack:
         stack.enter_context(_sigterm_interrupts())
@@ -177,7 +175,7 @@ def _through_rq(app: Flask, officer: Actor, app_ids: list[int], workers: int, re
         pool = stack.enter_context(_Workers(app, redis_url, scratch / f"worker-logs-{workers}"))
         pool.start(workers)
         pool.wait_registered(workers)
-        # worker.py's relay thread makes its first round RELAY_EVERY (2 s) after start and imports
+        # the worker's relay thread makes its first round RELAY_EVERY (2 s) after start and imports
         # workflow.scan then; a work horse forked meanwhile inherits half-imported modules whose
         # import locks nobody will release, and hangs on its first import of workflow.jobs until
         # RQ's job timeout (180 s). Let that first round pass before any job arrives.
@@ -345,7 +343,7 @@ class _Workers:
         for _ in range(count):
             with open(self.logs / f"worker-{len(self.processes)}.log", "wb") as out:
                 self.processes.append(subprocess.Popen(
-                    [sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
+                    WORKER, cwd=self.logs, env=self.env, stdin=subprocess.DEVNULL,
                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
 
     def wait_registered(self, count: int, timeout: float = 120) -> None:

@@ -121,12 +121,10 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Exit 0 when the chain and its checkpoints are intact, else name the first broken event."""
-    from . import checkpoints
-    from .audit import head, verify
+    from .services.audit_log import chain_length, verify_chain
 
-    app = _app()
-    s = app.extensions["fundflow.sessions"]()
-    total = head(s)[0]
+    _app()
+    total = chain_length()
     with click.progressbar(length=total, label="verifying", file=sys.stderr) as bar:
         done = [0]
 
@@ -135,19 +133,16 @@ def audit_verify() -> None:
                 bar.update(count - done[0])
                 done[0] = count
 
-        count, broken = verify(s, progress=advance)
-    if broken:
-        s.close()
-        click.echo(f"BROKEN after {count} events: {broken}", err=True)
+        result = verify_chain(progress=advance)
+    for problem in result.problems:
+        if problem.where == "checkpoint":
+            click.echo(f"BROKEN: {problem}", err=True)
+        else:
+            click.echo(f"BROKEN after {result.events} events: {problem}", err=True)
+    if not result.intact:
         sys.exit(1)
-    key = app.config["AUDIT_KEY"]
-    checked, mismatch = checkpoints.check(s, key, checkpoints.path_in(app.config["DATA_DIR"]))
-    s.close()
-    if mismatch:
-        click.echo(f"BROKEN: {mismatch}", err=True)
-        sys.exit(1)
-    click.echo(f"audit chain intact: {count} events, {checked} checkpoints")
-    if checked and not key:
+    click.echo(f"audit chain intact: {result.events} events, {result.checkpoints} checkpoints")
+    if result.checkpoints and not result.signatures_checked:
         click.echo("note: FUNDFLOW_AUDIT_KEY is not set, so checkpoint signatures were not checked", err=True)
 
 
@@ -241,7 +236,10 @@ def restore(path: Path) -> None:
               help="Run the engine benchmark (engine_per_s, floor_per_s, engine_floor_ratio, ...).")
 @click.option("--documents", "documents", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
               help="Also run the decision-notice benchmark with N approvals per RQ run (0: skip it).")
-def bench(database_url: str | None, count: int, engine: bool, documents: int) -> None:
+@click.option("--pages", "pages", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Also time the officer dashboard, application page and statistics page against their API "
+                   "calls, N requests each, on the demo data set (0: skip it).")
+def bench(database_url: str | None, count: int, engine: bool, documents: int, pages: int) -> None:
     """Run the benchmarks; print one `name: value` line per figure.
 
     By default only the engine benchmark runs: the engine against a bare-Core
@@ -259,12 +257,16 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int) ->
     notices at a few per second. Processes and temp files are cleaned up on
     Ctrl-C too. The exit status is 1 if a check fails.
 
+    --pages N adds page timings (server time p50/p99 of each page and of the
+    API calls answering the same question, and their ratio; the heaviest
+    page's script in KB).
+
     Progress bars go to stderr, so stdout stays parseable.
     """
     from contextlib import closing
 
-    if not engine and not documents:
-        raise click.UsageError("nothing to run: --no-engine without --documents N")
+    if not engine and not documents and not pages:
+        raise click.UsageError("nothing to run: --no-engine without --documents N or --pages N")
     runs = []
     if engine:
         from .bench import run
@@ -274,6 +276,10 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int) ->
         from .bench_documents import run as run_documents
 
         runs.append(run_documents(database_url=database_url, n=documents, progress=_progress))
+    if pages:
+        from .bench_pages import run as run_pages
+
+        runs.append(run_pages(database_url=database_url, n=pages, progress=_progress))
     failed = False
     for figures in runs:
         with closing(figures):  # an interrupted run still stops its servers and removes its files
@@ -287,6 +293,14 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int) ->
 def _progress(label: str, total: int):
     """A progress bar on stderr, so stdout stays parseable."""
     return click.progressbar(length=total, label=label, file=sys.stderr)
+
+
+@main.command()
+def worker() -> None:
+    """Run an RQ worker and its outbox relay (needs FUNDFLOW_REDIS_URL)."""
+    from .worker import main as run
+
+    sys.exit(run())
 
 
 @main.group()

@@ -27,3 +27,14 @@ def revision(engine: Engine, message: str) -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.revision(cfg, message=message, autogenerate=True)
+
+
+def pending(engine: Engine) -> list[str]:
+    """The head revisions the database has not reached (empty when the schema is current)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return sorted(heads - current)
