@@ -27,7 +27,10 @@ from .factories import PASSWORD, Factory  # noqa: E402
 
 # Speed, not behaviour: tests make many users (a cheap password hash) and never
 # survive a power cut (no fsync per commit). Production keeps scrypt and FULL.
-TEST_CONFIG = {"TESTING": True, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "SQLITE_SYNCHRONOUS": "OFF"}
+TEST_CONFIG = {"TESTING": True, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "SQLITE_SYNCHRONOUS": "OFF",
+               # Follow-ups right after the commit, so a test sees them done; tests/test_follow_ups.py
+               # runs the served app's background thread.
+               "FOLLOW_UPS": "inline"}
 
 
 @pytest.fixture(scope="session")

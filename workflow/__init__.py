@@ -27,7 +27,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    register_follow_ups(app)
     return app
+
+
+def register_follow_ups(app: Flask) -> None:
+    """Without Redis, a served app drains its outbox on a thread of its own, started with its first request."""
+    if app.config["REDIS_URL"] or app.config["FOLLOW_UPS"] != "background":
+        return
+    from . import outbox
+
+    app.before_request(lambda: outbox.background(app).start() and None)
 
 
 def register_extensions(app: Flask) -> None:

@@ -14,7 +14,8 @@ from . import create_app, db
 def _app() -> Flask:
     ctx = click.get_current_context()
     if ctx.obj is None:
-        ctx.obj = create_app()
+        # A command's follow-ups run before it exits; `serve` hands them to a background thread.
+        ctx.obj = create_app({"FOLLOW_UPS": "inline"})
         ctx.with_resource(ctx.obj.app_context())
         ctx.call_on_close(ctx.obj.extensions["fundflow.engine"].dispose)
     return ctx.obj
@@ -107,8 +108,13 @@ def serve(host: str, port: int, threads: int) -> None:
 
     from .migrate import upgrade
 
+    from . import outbox
+
     app = _app()
     upgrade(db.engine())
+    if not app.config["REDIS_URL"]:
+        app.config["FOLLOW_UPS"] = "background"
+        outbox.background(app).start()  # and what a crash left undone, first
     click.echo(f"fundflow on http://{host}:{port}/  (API: /api/v1, database: {app.config['DATABASE_URL']})")
     waitress_serve(app, host=host, port=port, threads=threads)
 

@@ -27,6 +27,9 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict:
         "JSON_SORT_KEYS": False,
         # Seconds after which work handed to RQ but not done, and not alive there, is handed over again.
         "JOB_LOST_AFTER": int(env.get("FUNDFLOW_JOB_LOST_AFTER", "600")),
+        # Without Redis: follow-ups on a background thread ("background"), or right after the commit
+        # in the same thread ("inline": commands that exit when done, and the tests).
+        "FOLLOW_UPS": env.get("FUNDFLOW_FOLLOW_UPS", "background"),
         "SQLITE_SYNCHRONOUS": "FULL",  # see db.py; tests, which need no power-cut safety, choose OFF
         # werkzeug's default; tests choose a cheap one, since they make many users.
         "PASSWORD_HASH_METHOD": "scrypt",

@@ -1,7 +1,11 @@
 """The outbox: follow-up work recorded in the transaction that caused it, handed over after commit.
 
-Without FUNDFLOW_REDIS_URL the work runs in-process right after the commit.
-With it, the work is enqueued on RQ under the job id `outbox-<id>`; if Redis
+Without FUNDFLOW_REDIS_URL the work runs in-process: in a served app on a
+background thread that drains the outbox (`FOLLOW_UPS = "background"`), so a
+request ends at its transition's commit and never waits for a PDF or an
+e-mail; in a command that exits when done (demo, scan) right after the commit
+(`"inline"`). The thread also picks up, at start-up and every few seconds,
+what a crash or a failed attempt left undone. With Redis, the work is enqueued on RQ under the job id `outbox-<id>`; if Redis
 is down the transition still commits and the relay (in every worker) hands
 the work over once Redis is back. Jobs are idempotent, so a job that runs
 twice (a worker killed mid-job, a Redis restart that lost the queue) does no
@@ -16,11 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 import traceback
+from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Iterator
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -70,6 +77,9 @@ def hand_over(ids: list[int]) -> None:
             dispatch(ids)
         except Exception:  # Redis down: the relay hands it over later; the transition stands
             log.warning("could not enqueue outbox %s now; the relay will", ids, exc_info=True)
+        return
+    if current_app.config.get("FOLLOW_UPS") == "background":
+        background().wake()
         return
     for outbox_id in ids:
         try:
@@ -225,11 +235,146 @@ def retry(outbox_id: int) -> None:
     hand_over([outbox_id])
 
 
-def run_pending() -> int:
-    """In-process mode: run what is still undone (after a crash, or a failure worth retrying)."""
-    s = db.session()
-    todo = list(s.scalars(select(Outbox.id).where(Outbox.done_at.is_(None), Outbox.failed_at.is_(None))
-                          .order_by(Outbox.id).limit(1000)))
-    s.rollback()
-    hand_over(todo)
-    return len(todo)
+# --- in-process follow-ups on a background thread ------------------------------------
+
+LOOK_EVERY = 5.0  # seconds between the drainer's own looks, for work a crash or a failure left
+
+
+def background(app: Flask | None = None) -> "Drainer":
+    """The app's drainer (one per app and process), made on first use."""
+    app = app or current_app._get_current_object()
+    drainer = app.extensions.get("fundflow.drainer")
+    if drainer is None or drainer.pid != _pid():
+        drainer = app.extensions["fundflow.drainer"] = Drainer(app)
+    return drainer
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+class Drainer:
+    """A daemon thread that runs the outbox's undone rows in this process, oldest first.
+
+    Each row is claimed with one conditional UPDATE before it runs, so several
+    processes on one database (gunicorn workers) never run the same row at
+    once; a claim older than JOB_LOST_AFTER (its process died) is taken over.
+    A failed attempt is tried again after RQ's back-off, up to MAX_ATTEMPTS.
+    """
+
+    def __init__(self, app: Flask):
+        self.app, self.pid = app, _pid()
+        self._wakeup, self._resumed = threading.Event(), threading.Event()
+        self._resumed.set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._retry_at: dict[int, float] = {}
+        self._busy = False
+
+    def start(self) -> "Drainer":
+        if self._thread is not None and self._thread.is_alive():
+            return self
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="fundflow-follow-ups", daemon=True)
+                self._thread.start()
+                self._wakeup.set()  # start-up: drain what is left at once
+        return self
+
+    def wake(self) -> None:
+        self.start()
+        self._wakeup.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the row at hand and end the thread (an app shutting down, a test ending)."""
+        self._stopping.set()
+        self._wakeup.set()
+        self._resumed.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold the follow-ups back (a benchmark timing the transitions alone); they run after."""
+        self._resumed.clear()
+        try:
+            yield
+        finally:
+            self._resumed.set()
+            self._wakeup.set()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Until no undone row is left that this drainer could run now; False on timeout."""
+        deadline = time.monotonic() + timeout
+        self.wake()
+        while time.monotonic() < deadline:
+            if not (self._busy or self._wakeup.is_set()):
+                with self.app.app_context():
+                    if not self._runnable():
+                        return True
+            time.sleep(0.02)
+        return False
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wakeup.wait(LOOK_EVERY)
+            self._resumed.wait()
+            self._busy = True  # before the wake-up is cleared: wait_idle never sees a gap
+            self._wakeup.clear()
+            if self._stopping.is_set():
+                break
+            try:
+                with self.app.app_context():
+                    while self._drain_once():
+                        pass
+            except Exception:  # the database away for a moment: look again later
+                log.warning("draining the outbox failed; trying again", exc_info=True)
+            finally:
+                self._busy = False
+
+    def _runnable(self) -> list[int]:
+        now = utcnow()
+        stale = now - dt.timedelta(seconds=current_app.config["JOB_LOST_AFTER"])
+        s = db.session()
+        ids = list(s.scalars(select(Outbox.id).where(
+            Outbox.done_at.is_(None), Outbox.failed_at.is_(None),
+            (Outbox.dispatched_at.is_(None)) | (Outbox.dispatched_at < stale)).order_by(Outbox.id).limit(500)))
+        s.rollback()
+        clock = time.monotonic()
+        return [i for i in ids if self._retry_at.get(i, 0.0) <= clock]
+
+    def _drain_once(self) -> int:
+        """Run every row runnable now; return how many ran."""
+        ran = 0
+        for outbox_id in self._runnable():
+            if self._stopping.is_set():
+                break
+            if not self._claim(outbox_id):
+                continue
+            ran += 1
+            try:
+                perform(outbox_id)
+                self._retry_at.pop(outbox_id, None)
+            except Exception:
+                log.exception("in-process job outbox-%s failed", outbox_id)
+                self._release(outbox_id)
+        return ran
+
+    def _claim(self, outbox_id: int) -> bool:
+        now = utcnow()
+        stale = now - dt.timedelta(seconds=current_app.config["JOB_LOST_AFTER"])
+        with db.write_session() as w:
+            claimed = w.execute(update(Outbox).where(
+                Outbox.id == outbox_id, Outbox.done_at.is_(None), Outbox.failed_at.is_(None),
+                (Outbox.dispatched_at.is_(None)) | (Outbox.dispatched_at < stale)).values(dispatched_at=now))
+            return claimed.rowcount == 1
+
+    def _release(self, outbox_id: int) -> None:
+        with db.write_session() as w:
+            attempts = w.scalar(select(Outbox.attempts).where(Outbox.id == outbox_id)) or 1
+            w.execute(update(Outbox).where(Outbox.id == outbox_id, Outbox.done_at.is_(None))
+                      .values(dispatched_at=None))
+        self._retry_at[outbox_id] = time.monotonic() + BACKOFF[min(attempts, len(BACKOFF)) - 1]
