@@ -27,6 +27,15 @@ RowId = lambda **kw: fields.Integer(strict=True, validate=validate.Range(1, 2**6
 StrictBool = lambda **kw: fields.Boolean(truthy={True}, falsy={False}, **kw)  # noqa: E731
 
 
+class StrictNumber(fields.Float):
+    """A JSON number: "90" (text) and true (a boolean) are not numbers."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -104,7 +113,7 @@ class TransitionIn(Strict):
     approved_amount = fields.Integer(strict=True, validate=validate.Range(1, MAX_YUAN))
     milestones = fields.List(fields.Nested(MilestoneIn), validate=validate.Length(min=1, max=100))
     outcomes = fields.Nested(OutcomesIn)
-    score = fields.Float(validate=validate.Range(0, 100), allow_nan=False)
+    score = StrictNumber(validate=validate.Range(0, 100), allow_nan=False)
     opinion = Text(20000)
     recommendation = fields.String(validate=validate.OneOf(RECOMMENDATIONS))
     report = Text(20000)
@@ -129,7 +138,7 @@ class CallIn(Strict):
                           attribute="fields", load_default=list)
     total_budget = Yuan(required=True)
     quorum = fields.Integer(strict=True, validate=validate.Range(1, 50), load_default=3)
-    min_matching_ratio = fields.Float(validate=validate.Range(0, 100), allow_nan=False, load_default=0.0)
+    min_matching_ratio = StrictNumber(validate=validate.Range(0, 100), allow_nan=False, load_default=0.0)
     max_central_per_project = Yuan(allow_none=True, load_default=None)
     grace_days = fields.Integer(strict=True, validate=validate.Range(0, 365), load_default=30)
 

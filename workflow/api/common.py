@@ -7,7 +7,7 @@ from typing import Any
 from flask import g, request
 from marshmallow import Schema, ValidationError
 
-from ..errors import InvalidInput, NotAuthenticated, NotPermitted
+from ..errors import InvalidInput, NotAuthenticated, NotPermitted, TooLarge
 from ..permissions import Actor
 from ..services.accounts import authenticate
 from . import bp
@@ -47,9 +47,18 @@ def roles(*allowed: str):
     return decorate
 
 
+MAX_JSON_BYTES = 1024 * 1024  # uploads may be 20 MB; a JSON body never needs more than this
+MAX_JSON_DEPTH = 20
+
+
 def body(schema: Schema, *, partial: bool = False, empty_ok: bool = False) -> dict[str, Any]:
-    """The request's JSON object, validated by `schema`; 400/422 when it is not."""
-    data = request.get_json(silent=True)
+    """The request's JSON object, validated by `schema`; 400/413/422 when it is not."""
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise TooLarge("JSON bodies are limited to 1 MB", {"body": [f"at most {MAX_JSON_BYTES} bytes"]})
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        raise BadJSON("the JSON body is nested too deeply") from None
     if data is None:
         if empty_ok and not request.get_data():
             data = {}
@@ -57,6 +66,8 @@ def body(schema: Schema, *, partial: bool = False, empty_ok: bool = False) -> di
             raise BadJSON("the request body must be a JSON object")
     if not isinstance(data, dict):
         raise BadJSON("the request body must be a JSON object")
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise BadJSON(f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep")
     return load(schema, data, partial=partial)
 
 
@@ -64,7 +75,37 @@ def query(schema: Schema) -> dict[str, Any]:
     return load(schema, request.args.to_dict())
 
 
+def _depth(value: Any, level: int = 1) -> int:
+    if level > MAX_JSON_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level
+
+
+def unstorable(value: Any, path: str = "") -> dict[str, list[str]]:
+    """Where text holds a NUL or a lone UTF-16 surrogate, which no database stores: {field path: [message]}."""
+    found: dict[str, list[str]] = {}
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+            found[path or "body"] = ["contains a NUL byte or an invalid character"]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found.update(unstorable(key, where))
+            found.update(unstorable(item, where))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.update(unstorable(item, f"{path}.{i}" if path else str(i)))
+    return found
+
+
 def load(schema: Schema, data: dict, *, partial: bool = False) -> dict[str, Any]:
+    bad = unstorable(data)
+    if bad:
+        raise InvalidInput("the request holds text that cannot be stored", bad)
     try:
         return schema.load(data, partial=partial)
     except ValidationError as err:
