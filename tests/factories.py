@@ -106,7 +106,7 @@ class Factory:
 __all__ = ["Factory", "PASSWORD", "User"]
 
 
-# --- helpers for API tests (appended) ------------------------------------------
+# --- API requests the tests share ---------------------------------------------
 
 
 def upload(client, app_id: int, kind: str, content: bytes | None = None, filename: str | None = None):

@@ -15,7 +15,7 @@ from workflow.models import Document, Outbox, utcnow
 def served(app):
     """The test app, switched by `serve(app)` to run as `fundflow serve` does: a background thread drains."""
     yield lambda: app.config.update(FOLLOW_UPS="background") or app
-    outbox.background(app).stop()
+    outbox.stop_background(app)
 
 
 def _undone(app) -> list[tuple[str, bool]]:

@@ -230,6 +230,9 @@ ADMIN_ONLY = [
     ("GET", "/jobs", None, 200),
     ("GET", "/jobs/{job}", None, 200),  # a job another started; officers read their own (test_regenerate)
     ("POST", "/jobs/{job}/retry", None, 200),
+    ("GET", "/audit/events", None, 200),
+    ("GET", "/audit/events?format=csv", None, 200),  # an export is recorded, for admins only
+    ("POST", "/audit/verify", None, 200),
 ]
 OFFICER_ENDPOINTS = [
     ("GET", "/reviewers", None, 200),

@@ -105,6 +105,7 @@ def scratch_app(database_url: str | None) -> Iterator[Flask]:
                               "FOLLOW_UPS": "background",
                               "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
         stack.callback(app.extensions["fundflow.engine"].dispose)
+        stack.callback(outbox.stop_background, app)  # before the database goes: its thread reads it
         stack.enter_context(app.app_context())
         upgrade(db.engine())
         yield app

@@ -10,10 +10,11 @@ Applications are driven to `decision_pending` through the engine beforehand
 (workflow/bench.py's `_prepare`). Then, in this order:
 
 1. in-process (`documents_inprocess_*`): `min(N, SAMPLE)` approvals one
-   after another in this process, without Redis, as the app runs without
-   FUNDFLOW_REDIS_URL: each commits, then runs its `decision_notice` job
-   (jobs.issue_document: number, render, write, record the SHA-256 in the
-   audit chain) and its `notify` job right away.
+   after another in this process, without Redis, as a served app runs
+   without FUNDFLOW_REDIS_URL: each commits, and the app's background thread
+   runs its `decision_notice` job (jobs.issue_document: number, render,
+   write, record the SHA-256 in the audit chain) and its `notify` job; the
+   time runs until the last of them is done.
 2. the floor (`documents_floor_*`): `documents.render` alone on the frozen
    contexts of those same documents, in this process: the same HTML through
    WeasyPrint, no database, no queue. Rendering is deterministic, so every
@@ -57,7 +58,7 @@ from typing import Any, Iterator
 from flask import Flask
 from sqlalchemy import func, select
 
-from . import audit, create_app, db, documents
+from . import audit, create_app, db, documents, outbox
 from .bench import BENCH_SECRET, Progress, _environ, _percentile, _prepare, scratch_app
 from .models import Document, Event, Outbox, utcnow
 from .permissions import Actor
@@ -97,6 +98,7 @@ def run(database_url: str | None, n: int, progress: Progress) -> Iterator[tuple[
         in_process, rest = app_ids[:sample], app_ids[sample:]
 
         seconds = _in_process(officer, in_process, progress)
+        outbox.stop_background(app)  # from here on, RQ's workers alone run the jobs
         floor = _floor(in_process, progress)
         floor_per_s = len(floor["latencies"]) / sum(floor["latencies"])
         yield "documents_floor_per_s", round(floor_per_s, 2)
@@ -129,11 +131,14 @@ def _weasyprint_version() -> str:
 
 def _in_process(officer: Actor, app_ids: list[int], progress: Progress) -> float:
     """Approve one after another with the jobs run in this process; return the seconds it took."""
+    drainer = outbox.background()
+    drainer.wait_idle(timeout=600)  # the set-up's own follow-ups, before the clock runs
     with progress("in-process: approve, then issue", len(app_ids)) as bar:
         start = time.perf_counter()
         for app_id in app_ids:
             fire(officer, "application", app_id, "approve", payload=dict(APPROVE))
             bar.update(1)
+        drainer.wait_idle(timeout=STALL * len(app_ids))
         seconds = time.perf_counter() - start
     s = db.session()
     issued = s.scalar(select(func.count(Document.id)).where(

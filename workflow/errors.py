@@ -4,14 +4,26 @@ from __future__ import annotations
 from typing import Any
 
 
+def N_(text: str) -> str:
+    """Mark a message template for the pages' catalogue; it is translated where it is shown."""
+    return text
+
+
 class WorkflowError(Exception):
+    """A refusal. `message` is the API's English; `template` % `params`, when given, is the same
+    sentence as a catalogue message that pages translate (a param given as a (中文, English) pair
+    is shown in the reader's language)."""
+
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, details: Any = None):
+    def __init__(self, message: str, details: Any = None, *, template: str | None = None,
+                 params: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.details = details
+        self.template = template
+        self.params = params or {}
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.code, "message": self.message}
@@ -66,5 +78,7 @@ class TooManyAttempts(WorkflowError):
     code = "too_many_attempts"
 
     def __init__(self, message: str, retry_after: int):
-        super().__init__(message, {"retry_after": retry_after})
+        super().__init__(message, {"retry_after": retry_after},
+                         template=N_("Too many failed sign-ins. Try again in %(minutes)s minutes."),
+                         params={"minutes": max(1, -(-retry_after // 60))})
         self.retry_after = retry_after

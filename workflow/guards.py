@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .engine import TransitionDef
-from .errors import GuardFailed, InvalidInput
+from .errors import N_, GuardFailed, InvalidInput
 from .models import (
     OUTCOME_KEYS,
     RECOMMENDATIONS,
@@ -62,6 +62,7 @@ def call_open(f: Firing) -> None:
             f"call {call.code} is not open for submissions "
             f"(window {call.opens_at:%Y-%m-%d %H:%M} to {call.closes_at:%Y-%m-%d %H:%M} UTC)",
             {"call_id": call.id},
+            template=N_("The call %(code)s is not open for submissions."), params={"code": call.code},
         )
 
 
@@ -126,6 +127,8 @@ def review_quorum(f: Firing) -> None:
         raise GuardFailed(
             f"{submitted} of the {app.call.quorum} reviews needed are in",
             {"submitted": submitted, "quorum": app.call.quorum},
+            template=N_("%(submitted)s of the %(quorum)s reviews needed are in."),
+            params={"submitted": submitted, "quorum": app.call.quorum},
         )
 
 
@@ -150,7 +153,8 @@ def approved_amount(f: Firing) -> None:
     left = call.total_budget - int(committed)
     if amount > left:
         raise GuardFailed(
-            f"only {left} yuan of the call's budget is left", {"approved_amount": [f"at most {left}"]}
+            f"only {left} yuan of the call's budget is left", {"approved_amount": [f"at most {left}"]},
+            template=N_("Only %(left)s yuan of the call's budget is left."), params={"left": f"{left:,}"},
         )
     f.values["approved_amount"] = amount
 
@@ -263,7 +267,9 @@ def change_applicable(f: Firing) -> None:
         budget = change.proposal["budget"]
         if app.approved_amount is not None and budget["central"] > app.approved_amount:
             raise GuardFailed(f"central funds may not exceed the approved {app.approved_amount} yuan",
-                              {"budget": ["central above the approved amount"]})
+                              {"budget": ["central above the approved amount"]},
+                              template=N_("Central funds may not exceed the approved %(amount)s yuan."),
+                              params={"amount": f"{app.approved_amount:,}"})
     if change.kind == "extension" and (app.duration_months or 0) + change.proposal["extend_months"] > 120:
         raise GuardFailed("a project may not run longer than 120 months", {"extend_months": ["too long"]})
 

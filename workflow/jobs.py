@@ -158,3 +158,28 @@ def notify_review_assigned(review_id: int) -> dict:
 
 
 JOBS["notify_review_assigned"] = notify_review_assigned
+
+
+def assign_reviewers(officer_id: int, pairs: list[list[int]], due_date: str | None = None) -> dict:
+    """The officer's bulk assignment (services.bulk): each (application, reviewer) pair, with progress.
+
+    It acts as the officer who asked, as they are now: one who has since lost the
+    officer role or been deactivated assigns nothing.
+    """
+    import datetime as dt
+
+    from .permissions import Actor
+    from .services import bulk
+
+    user = db.session().get(User, officer_id)
+    if user is None or not user.active or user.role not in ("officer", "admin"):
+        outbox.progress(0, len(pairs), "the officer who started this may no longer assign reviewers")
+        return {"total": len(pairs), bulk.ASSIGNED: 0, bulk.ALREADY: 0, bulk.REFUSED: len(pairs),
+                "refusals": [], "error": "not_permitted"}
+    actor = Actor.of(user)
+    db.session().rollback()
+    return bulk.perform_assignments(actor, [tuple(p) for p in pairs],
+                                    dt.date.fromisoformat(due_date) if due_date else None, progress=outbox.progress)
+
+
+JOBS["assign_reviewers"] = assign_reviewers

@@ -79,7 +79,7 @@ ATTACHMENT_KINDS = {
     "proposal": ("项目申报书", "Proposal"),
     "cooperation_agreement": ("国际合作协议", "International cooperation agreement"),
     "signed_agreement": ("项目任务书（已签署）", "Signed project agreement"),
-    "milestone_report": ("节点报告", "Milestone report"),
+    "milestone_report": ("里程碑报告", "Milestone report"),
     "final_report": ("结题报告", "Final report"),
 }
 CHANGE_KINDS = {

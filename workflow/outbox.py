@@ -249,6 +249,13 @@ def background(app: Flask | None = None) -> "Drainer":
     return drainer
 
 
+def stop_background(app: Flask) -> None:
+    """End the app's drainer thread, if it has one (an app going away)."""
+    drainer = app.extensions.get("fundflow.drainer")
+    if drainer is not None:
+        drainer.stop()
+
+
 def _pid() -> int:
     import os
 

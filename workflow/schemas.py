@@ -205,6 +205,23 @@ class PartnerOut(Schema):
     kind = fields.String()
 
 
+class RefusalOut(Schema):
+    error = fields.String()
+    message = fields.String()
+    details = fields.Raw(allow_none=True)
+
+
+class ActionOut(Schema):
+    """A trigger as the caller sees it now: allowed, or the refusal firing it would meet."""
+
+    trigger = fields.String()
+    label = fields.String()
+    label_en = fields.String()
+    comment_required = fields.Boolean()
+    allowed = fields.Boolean()
+    reason = fields.Nested(RefusalOut)
+
+
 class ApplicationOut(Schema):
     id = fields.Integer()
     call_id = fields.Integer()
@@ -233,8 +250,10 @@ class ApplicationOut(Schema):
     submitted_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
-    # Set by the single-application views: the triggers this actor could try now.
+    # Set by the single-application views: the triggers this actor could try now, and
+    # each of the actor's triggers from this state with whether it may fire and why not.
     available_triggers = fields.List(fields.String(), dump_only=True)
+    actions = fields.List(fields.Nested(ActionOut), dump_only=True)
 
     def _budget(self, app):
         return {"central": app.budget_central, "local_matching": app.budget_local_matching,

@@ -6,6 +6,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 from . import (  # noqa: E402,F401
     admin,
     applications,
+    audit,
     calls,
     changes,
     documents,

@@ -8,7 +8,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import jsonify
 
 from .. import schemas
-from ..models import ATTACHMENT_KINDS, CHANNELS
+from ..models import ATTACHMENT_KINDS, CHANNELS, ROLES, SYSTEM_ROLE
 from . import bp
 
 ERRORS = {
@@ -64,6 +64,42 @@ def _path_str(name: str) -> dict:
 
 def _query(name: str, schema: dict) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+AUDIT_VERIFICATION = {
+    "type": "object", "required": ["intact", "events", "checkpoints", "problems", "verified_at"], "properties": {
+        "intact": {"type": "boolean", "description": "true when the chain and every checkpoint hold"},
+        "events": {"type": "integer", "description": "events checked"},
+        "checkpoints": {"type": "integer", "description": "signed checkpoints checked"},
+        "problems": {"type": "array", "items": {"type": "string"},
+                     "description": "what is broken, first break first (e.g. `event 11: its content does not "
+                                    "match its hash (the row was changed)`, `checkpoint 2: ...`)"},
+        "broken_event": {"type": "integer", "nullable": True, "description": "the first broken event's id"},
+        "signatures_checked": {"type": "boolean",
+                               "description": "false when FUNDFLOW_AUDIT_KEY is not set on the server"},
+        "verified_at": {"type": "string", "format": "date-time", "description": "when the check ran (UTC)"}}}
+AUDIT_DATE = {"type": "string", "description": "an ISO date (2026-12-01) or date-time (2026-12-01T09:30:00+08:00); "
+                                               "without an offset it is Beijing time; a date as `until` counts "
+                                               "its whole day"}
+
+
+def _audit_events_op() -> dict:
+    op = _op("The audit events, newest first, filtered (admin); as CSV with `Accept: text/csv` or `format=csv`",
+             200, _page("EventOut"), (403, 422), params=[
+                 _query("actor", {"type": "string", "description": "a user id or a user's e-mail address"}),
+                 _query("role", {"type": "string", "enum": [*ROLES, SYSTEM_ROLE]}),
+                 _query("application", {"type": "integer", "minimum": 1}),
+                 _query("trigger", {"type": "string",
+                                    "description": "a trigger or action: submit, create, export, ..."}),
+                 _query("since", AUDIT_DATE), _query("until", AUDIT_DATE),
+                 _query("format", {"type": "string", "enum": ["json", "csv"]}),
+                 _query("page", {"type": "integer", "minimum": 1}),
+                 _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200})])
+    op["description"] = ("The CSV holds every matching event, oldest first, streamed, under the header row "
+                         "`id, time UTC, application, subject, subject_id, trigger, from, to, actor (e-mail), role, "
+                         "comment, hash`; each CSV export is itself recorded as an `export` event.")
+    op["responses"]["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    return op
 
 
 @cache
@@ -223,6 +259,13 @@ def document() -> dict:
                        {"type": "object", "required": ["items"], "properties": {
                            "call_id": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}},
                        (403, 404), params=[_path_int("call_id")]),
+        },
+        "/audit/events": {
+            "get": _audit_events_op(),
+        },
+        "/audit/verify": {
+            "post": _op("Verify the audit chain and its signed checkpoints, as `fundflow audit verify` does (admin)",
+                        200, AUDIT_VERIFICATION, (403,)),
         },
         "/users/{user_id}": {
             "patch": _op("Change a user", 200, "UserOut", (400, 403, 404, 422), request=ref("UserPatch"),

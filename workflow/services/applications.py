@@ -85,6 +85,8 @@ def update_application(actor: Actor, app_id: int, data: dict[str, Any]) -> Appli
                                    {"version": app.version})
             if "call_id" in data and data.pop("call_id") != app.call_id:
                 raise InvalidInput("an application cannot move to another call", {"call_id": ["cannot change"]})
+            if not data:  # nothing to change: no new version, no event
+                return app
             with s.no_autoflush:  # one UPDATE for the whole edit: one edit, one version
                 _apply(s, app, data)
             app.updated_at = now
@@ -173,6 +175,18 @@ def attachment_path(att: Attachment) -> Path:
     return Path(current_app.config["DATA_DIR"]) / "attachments" / att.stored_name
 
 
+def attachment_file(actor: Actor, app_id: int, attachment_id: int) -> tuple[Attachment, Path]:
+    """One attachment of an application the actor may see, and its stored file (404 otherwise)."""
+    get_application(actor, app_id)
+    att = db.session().get(Attachment, attachment_id)
+    if att is None or att.application_id != app_id:
+        raise NotFound(f"attachment {attachment_id} not found")
+    path = attachment_path(att)
+    if not path.exists():
+        raise NotFound(f"the file of attachment {attachment_id} is missing")
+    return att, path
+
+
 def assign_reviewer(actor: Actor, app_id: int, reviewer_id: int, due_date=None) -> Review:
     """Assign an expert from the pool, unless they have a conflict of interest."""
     if not actor.acts_as_officer:
@@ -231,18 +245,16 @@ def _visible(s: Session, actor: Actor, app_id: int) -> Application:
 
 
 def list_applications(actor: Actor, *, state=None, channel=None, field=None, country=None, call_id=None,
-                      page: int = 1, per_page: int = 50) -> tuple[list[Application], int]:
-    q = visible_applications(actor)
+                      page: int = 1, per_page: int = 50, base_id=None,
+                      compliance=None) -> tuple[list[Application], int]:
+    """The applications `actor` may see, narrowed by the filters, one page of them and the total.
+
+    `compliance` is a status of services.compliance (on_track, at_risk, overdue, non_compliant).
+    """
+    q = _narrowed(visible_applications(actor), channel=channel, field=field, country=country,
+                  call_id=call_id, base_id=base_id, compliance=compliance)
     if state:
         q = q.where(Application.state == state)
-    if channel:
-        q = q.where(Application.channel == channel)
-    if field:
-        q = q.where(Application.field == field)
-    if call_id:
-        q = q.where(Application.call_id == call_id)
-    if country:
-        q = q.where(exists().where(Partner.application_id == Application.id, Partner.country == country))
     s = db.session()
     total = s.scalar(select(func.count()).select_from(q.subquery()))
     rows = s.scalars(
@@ -250,6 +262,33 @@ def list_applications(actor: Actor, *, state=None, channel=None, field=None, cou
         .order_by(Application.id).limit(per_page).offset((page - 1) * per_page)
     ).all()
     return list(rows), total
+
+
+def count_by_state(actor: Actor, *, channel=None, field=None, country=None, call_id=None, base_id=None,
+                   compliance=None) -> dict[str, int]:
+    """{state: how many} of the applications `actor` may see under the same filters as list_applications."""
+    q = _narrowed(visible_applications(actor), channel=channel, field=field, country=country,
+                  call_id=call_id, base_id=base_id, compliance=compliance).subquery()
+    rows = db.session().execute(select(q.c.state, func.count()).group_by(q.c.state))
+    return {state: n for state, n in rows}
+
+
+def _narrowed(q, *, channel, field, country, call_id, base_id, compliance):
+    if channel:
+        q = q.where(Application.channel == channel)
+    if field:
+        q = q.where(Application.field == field)
+    if call_id:
+        q = q.where(Application.call_id == call_id)
+    if base_id:
+        q = q.where(Application.base_id == base_id)
+    if country:
+        q = q.where(exists().where(Partner.application_id == Application.id, Partner.country == country))
+    if compliance:
+        from .compliance import where
+
+        q = q.where(where(compliance))
+    return q
 
 
 def history(actor: Actor, app_id: int) -> list[Event]:
@@ -262,3 +301,11 @@ def history(actor: Actor, app_id: int) -> list[Event]:
         own = select(Review.id).where(Review.application_id == app_id, Review.reviewer_id == actor.id)
         q = q.where((Event.subject != "review") | Event.subject_id.in_(own))
     return list(db.session().scalars(q.order_by(Event.id)))
+
+
+def event_actors(events: list[Event]) -> dict[int, User]:
+    """The users who acted in `events` (read from `history`), by id, for a timeline that names them."""
+    ids = {e.actor_id for e in events if e.actor_id is not None}
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session().scalars(select(User).where(User.id.in_(ids)))}

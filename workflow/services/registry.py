@@ -71,6 +71,18 @@ def get_call(call_id: int) -> Call:
     return call
 
 
+def budget_left(call_id: int) -> int:
+    """What is left of a call's budget after the amounts already approved (as the approve guard counts it)."""
+    from sqlalchemy import func
+
+    from ..models import Application
+
+    call = get_call(call_id)
+    committed = db.session().scalar(select(func.coalesce(func.sum(Application.approved_amount), 0))
+                                    .where(Application.call_id == call_id))
+    return call.total_budget - int(committed)
+
+
 def calls() -> list[Call]:
     return list(db.session().scalars(select(Call).order_by(Call.opens_at.desc(), Call.id)))
 
@@ -98,6 +110,13 @@ def reviewers() -> list[User]:
 
 def users() -> list[User]:
     return list(db.session().scalars(select(User).order_by(User.id)))
+
+
+def get_user(user_id: int) -> User:
+    user = db.session().get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
 
 
 def affiliation(actor: Actor) -> tuple[str | None, str | None] | None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import audit, db, outbox
 from ..effects import REGISTRY as EFFECTS
 from ..engine import Workflow, workflow
-from ..errors import InvalidInput, NotFound, NotPermitted, StaleVersion, TransitionRefused, WorkflowError
+from ..errors import N_, InvalidInput, NotFound, NotPermitted, StaleVersion, TransitionRefused, WorkflowError
 from ..guards import INPUT_GUARDS, Firing
 from ..guards import REGISTRY as GUARDS
 from ..models import Application, ChangeRequest, Milestone, Review, utcnow
@@ -148,13 +148,16 @@ def _transition(wf: Workflow, actor: Actor, row, trigger: str):
     if not any(role in t.roles for t in candidates):
         roles = sorted({r for t in candidates for r in t.roles})
         raise NotPermitted(f"{trigger} may be fired by {', '.join(roles)}, not by {actor.role}",
-                           {"roles": roles})
+                           {"roles": roles}, template=N_("“%(action)s” is not for your role."),
+                           params={"action": (candidates[0].label, candidates[0].label_en)})
     transition = wf.transition(trigger, row.state)
     if transition is None:
         state = wf.states[row.state]
         raise TransitionRefused(
             f"{trigger} is not allowed while the {wf.name} is {row.state} ({state.label_en})",
             {"state": row.state, "allowed": [t.trigger for t in wf.available(row.state)]},
+            template=N_("“%(action)s” is not possible while it is “%(state)s”."),
+            params={"action": (candidates[0].label, candidates[0].label_en), "state": (state.label, state.label_en)},
         )
     return transition
 

@@ -9,6 +9,7 @@ from .. import labels
 from ..permissions import Actor
 from ..services import registry
 from . import admin, applications, audit, auth, awards, dashboard, reviews, statistics
+from . import application_form, inbox  # noqa: F401  (their routes join applications.bp and dashboard.bp)
 from .i18n import pick
 
 BLUEPRINTS = (auth.bp, dashboard.bp, applications.bp, reviews.bp, awards.bp, admin.bp, audit.bp, statistics.bp)

@@ -1,6 +1,451 @@
-"""Pages: awards."""
+"""Pages: after the award — the agreement with its milestones, milestone reports, change requests, close-out.
+
+Every change goes through the services the API uses: `transitions.fire` for
+sign_agreement, request_close-out, milestones and change decisions,
+`applications.add_attachment` for uploads and `changes.request_change` for new
+change requests. `panel_context` and templates/awards/_panel.html give the
+application page its milestones and change requests.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from babel import Locale
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+
+from .. import labels
+from ..errors import GuardFailed, NotFound, NotPermitted, TransitionRefused, WorkflowError
+from ..forms.awards import (
+    MORE_ROWS,
+    AgreementForm,
+    ChangeRequestForm,
+    CloseoutForm,
+    DecisionForm,
+    MilestoneReportForm,
+)
+from ..permissions import Actor
+from ..services import applications as app_svc
+from ..services import changes as change_svc
+from ..services.transitions import Action, actions, fire
+from . import errors as error_pages
+from .common import actor, refuse
+from .i18n import is_zh, label
+from .messages import N_, describe
 
 bp = Blueprint("awards", __name__)
+
+# The services' refusals people meet on these pages, for the catalogue.
+SERVICE_MESSAGES = (
+    N_("upload the signed project agreement (任务书) first"),
+    N_("list the cooperation agreement's milestones"),
+    N_("some milestones are not valid"),
+    N_("every milestone must be accepted before close-out"),
+    N_("attach the final report first"),
+    N_("report the project's outcomes"),
+    N_("outcomes are not valid"),
+    N_("the progress report is required"),
+    N_("the file is not a PDF"),
+    N_("only the applicant institution's staff may upload attachments"),
+    N_("only the applicant institution's staff may request changes"),
+    N_("only the applicant institution's staff may do this"),
+    N_("a project may not run longer than 120 months"),
+    N_("the request is not valid"),
+)
+
+
+# --- what the application page shows ----------------------------------------------------------------
+
+
+@dataclass
+class MilestoneRow:
+    milestone: Any
+    actions: list[Action]
+    return_reason: str | None = None  # the officer's latest reason for returning it
+    returned_at: Any = None
+
+
+@dataclass
+class ChangeRow:
+    change: Any
+    diff: list[dict]
+    actions: list[Action]
+    decision_comment: str | None = None  # the officer's reason, when refused (or comment when approved)
+    decided_at: Any = None
+
+
+@dataclass
+class Panel:
+    application: Any
+    milestones: list[MilestoneRow] = field(default_factory=list)
+    changes: list[ChangeRow] = field(default_factory=list)
+    may_sign: bool = False
+    may_close: bool = False
+    may_request_change: bool = False
+    show: bool = False
+
+
+POST_AWARD = ("approved", "in_progress", "suspended", "closeout_review", "completed", "terminated",
+              "failed_acceptance")
+
+
+def panel_context(actor: Actor, application) -> dict:
+    """What templates/awards/_panel.html needs, as {"awards_panel": Panel}: render the page with **this."""
+    events = app_svc.history(actor, application.id)
+    returns: dict[int, Any] = {}
+    decisions: dict[int, Any] = {}
+    for event in events:
+        if event.subject == "milestone" and event.trigger == "return":
+            returns[event.subject_id] = event
+        elif event.subject == "change_request" and event.trigger in ("approve", "refuse"):
+            decisions[event.subject_id] = event
+    panel = Panel(application)
+    for m in sorted(application.milestones, key=lambda m: m.seq):
+        back = returns.get(m.id)
+        panel.milestones.append(MilestoneRow(m, actions(actor, m), back.comment if back else None,
+                                             back.created_at if back else None))
+    for c in sorted(change_svc.changes_of(actor, application.id), key=lambda c: c.id, reverse=True):
+        decided = decisions.get(c.id)
+        panel.changes.append(ChangeRow(c, change_diff(application, c, decided), actions(actor, c),
+                                       decided.comment if decided else None,
+                                       decided.created_at if decided else None))
+    own = actor.role == "applicant" and application.institution_id == actor.institution_id
+    panel.may_sign = own and application.state == "approved"
+    panel.may_close = own and application.state == "in_progress"
+    panel.may_request_change = own and application.state in change_svc.OPEN_STATES
+    panel.show = application.state in POST_AWARD or bool(panel.milestones or panel.changes)
+    return {"awards_panel": panel}
+
+
+def change_diff(application, change, decided=None) -> list[dict]:
+    """The change as rows of {label, before, after, format}: before is the project before the decision."""
+    proposal, data = change.proposal or {}, (decided.data if decided is not None else {}) or {}
+    if change.kind == "extension":
+        before = data["duration_months"][0] if "duration_months" in data else application.duration_months
+        after = data["duration_months"][1] if "duration_months" in data else \
+            (application.duration_months or 0) + proposal.get("extend_months", 0)
+        return [{"label": gettext("Duration"), "before": before, "after": after, "format": "months"}]
+    if change.kind == "budget_reallocation":
+        now = [application.budget_central, application.budget_local_matching, application.budget_self_raised]
+        before = data["budget"][0] if "budget" in data else now
+        budget = proposal.get("budget", {})
+        names = (("central", gettext("Central funds")), ("local_matching", gettext("Local matching")),
+                 ("self_raised", gettext("Self-raised")))
+        rows = [{"label": text, "before": before[i], "after": budget.get(key), "format": "money"}
+                for i, (key, text) in enumerate(names)]
+        rows.append({"label": gettext("Total"), "before": sum(b or 0 for b in before),
+                     "after": sum(budget.get(k) or 0 for k, _ in names), "format": "money"})
+        return rows
+    if change.kind == "partner_change":
+        if "partners_before" in data:
+            before = data["partners_before"]
+        else:
+            before = [{"name": p.name, "country": p.country, "kind": p.kind} for p in application.partners]
+        return [{"label": gettext("Partners"), "before": [partner_text(p) for p in before],
+                 "after": [partner_text(p) for p in proposal.get("partners", [])], "format": "list"}]
+    if change.kind == "pi_change":
+        before = data["principal_investigator"][0] if "principal_investigator" in data \
+            else application.principal_investigator
+        return [{"label": gettext("Principal investigator"), "before": before,
+                 "after": proposal.get("principal_investigator"), "format": "text"}]
+    return []
+
+
+def country_name(code: str) -> str:
+    if is_zh():
+        return labels.country(code)
+    return Locale("en").territories.get(code, code)
+
+
+def partner_text(p: dict) -> str:
+    kind = label(labels.PARTNER_KINDS, p.get("kind")) if p.get("kind") else ""
+    where = ", ".join(x for x in (country_name(p.get("country", "")), kind) if x)
+    return f"{p.get('name', '')} ({where})" if where else p.get("name", "")
+
+
+def _panel_for(application) -> Panel:
+    return panel_context(actor(), application)["awards_panel"]
+
+
+@bp.record_once
+def _register_panel_globals(state) -> None:
+    """Globals the panel's macros use; the panel builds its own context when the page passed none."""
+    state.app.jinja_env.globals.update(awards_panel_for=_panel_for, awards_describe=describe)
+
+
+# --- signing the project agreement ------------------------------------------------------------------------
+
+
+def _own_project(a: Actor, app_id: int, state: tuple[str, ...], what: str):
+    """The applicant's own application in one of `state`, else the page that says why not."""
+    application = app_svc.get_application(a, app_id)  # another institution's: 404
+    if a.role != "applicant" or application.institution_id != a.institution_id:
+        raise NotPermitted("only the applicant institution's staff may do this")
+    if application.state not in state:
+        return application, error_pages.page(409, what)
+    return application, None
+
+
+def _version(form) -> int | None:
+    raw = (form.version.data or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def _refuse(err: WorkflowError, form, rename: dict[str, str]) -> None:
+    """Show a refusal at the form's fields, renaming the service's detail keys to this form's fields."""
+    shown = copy.copy(err)
+    details = err.details if isinstance(err.details, dict) else {}
+    placed = {}
+    for key, value in details.items():
+        name = rename.get(key, key)
+        if name in form._fields:
+            placed[name] = value
+    shown.details = placed or None
+    refuse(shown, form)
+
+
+def _upload(form_field) -> Any:
+    upload = form_field.data
+    return upload if upload is not None and getattr(upload, "filename", "") else None
+
+
+@bp.route("/applications/<int:app_id>/agreement", methods=["GET", "POST"])
+def agreement(app_id: int):
+    """Upload the signed project agreement (任务书), list the milestones and sign."""
+    a = actor()
+    application, refused = _own_project(a, app_id, ("approved",), gettext(
+        "The project agreement is signed once the application is approved, and only once."))
+    if refused:
+        return refused
+    form = AgreementForm()
+    status = 200
+    if request.method == "GET":
+        form.version.data = str(application.version)
+    elif form.more.data:
+        for _ in range(MORE_ROWS):
+            form.milestones.append_entry()
+    elif form.validate_on_submit():
+        upload = _upload(form.agreement_file)
+        try:
+            if upload is not None:
+                app_svc.add_attachment(a, app_id, "signed_agreement", upload.filename, upload.stream)
+            fire(a, "application", app_id, "sign_agreement", version=_version(form),
+                 payload={"milestones": form.milestone_payload()})
+        except WorkflowError as err:
+            if err.status in (403, 404):
+                raise
+            _refuse(err, form, {"attachments": "agreement_file", "file": "agreement_file"})
+            status = err.status
+            application = app_svc.get_application(a, app_id)
+        else:
+            flash(gettext("The project agreement is signed; the project is now in progress."), "success")
+            return redirect(url_for("applications.detail", app_id=app_id))
+    else:
+        status = 422
+    signed = [att for att in application.attachments if att.kind == "signed_agreement"]
+    return render_template("awards/agreement.html", application=application, form=form, signed=signed), status
+
+
+# --- close-out -------------------------------------------------------------------------------------------
+
+
+@bp.route("/applications/<int:app_id>/closeout", methods=["GET", "POST"])
+def closeout(app_id: int):
+    """Attach the final report, give the outcomes and request close-out."""
+    a = actor()
+    application, refused = _own_project(a, app_id, ("in_progress",), gettext(
+        "Close-out is requested while the project is in progress."))
+    if refused:
+        return refused
+    form = CloseoutForm()
+    status = 200
+    if request.method == "GET":
+        form.version.data = str(application.version)
+    elif form.validate_on_submit():
+        upload = _upload(form.final_file)
+        action = next((x for x in actions(a, application) if x.trigger == "request_closeout"), None)
+        try:
+            # The record's own state refuses first (open milestones): then no upload is kept either.
+            if action is not None and isinstance(action.refusal, TransitionRefused):
+                raise action.refusal
+            if upload is not None:
+                app_svc.add_attachment(a, app_id, "final_report", upload.filename, upload.stream)
+            fire(a, "application", app_id, "request_closeout", comment=form.comment.data,
+                 version=_version(form), payload={"outcomes": form.outcomes()})
+        except WorkflowError as err:
+            if err.status in (403, 404):
+                raise
+            _refuse(err, form, {"attachments": "final_file", "file": "final_file"})
+            status = err.status
+            application = app_svc.get_application(a, app_id)
+        else:
+            flash(gettext("Close-out is requested; the fund's officer will review it."), "success")
+            return redirect(url_for("applications.detail", app_id=app_id))
+    else:
+        status = 422
+    open_milestones = [m for m in sorted(application.milestones, key=lambda m: m.seq) if m.state != "accepted"]
+    finals = [att for att in application.attachments if att.kind == "final_report"]
+    return render_template("awards/closeout.html", application=application, form=form,
+                           open_milestones=open_milestones, finals=finals, outcomes=labels.OUTCOMES), status
+
+
+# --- milestones ------------------------------------------------------------------------------------------
+
+
+def _milestone(application, milestone_id: int):
+    m = next((m for m in application.milestones if m.id == milestone_id), None)
+    if m is None:
+        raise NotFound(f"milestone {milestone_id} not found")
+    return m
+
+
+@bp.route("/applications/<int:app_id>/milestones/<int:milestone_id>")
+def milestone(app_id: int, milestone_id: int):
+    """One milestone with what the signed-in actor may do to it."""
+    a = actor()
+    application = app_svc.get_application(a, app_id)
+    return _milestone_page(a, application, _milestone(application, milestone_id), None, None, 200)
+
+
+def _milestone_page(a, application, m, trigger, form, status):
+    panel = panel_context(a, application)["awards_panel"]
+    row = next(r for r in panel.milestones if r.milestone.id == m.id)
+    return render_template("awards/record.html", application=application, panel=panel, mrow=row, crow=None,
+                           trigger=trigger, form=form), status
+
+
+@bp.post("/applications/<int:app_id>/milestones/<int:milestone_id>/transitions/<trigger>")
+def milestone_fire(app_id: int, milestone_id: int, trigger: str):
+    """Report on a milestone (applicant), or accept or return it (officer)."""
+    a = actor()
+    application = app_svc.get_application(a, app_id)
+    m = _milestone(application, milestone_id)
+    form = MilestoneReportForm() if trigger == "report" else DecisionForm()
+    if not form.validate_on_submit():
+        return _milestone_page(a, application, m, trigger, form, 422)
+    try:
+        if trigger == "report":
+            upload = _upload(form.report_file)
+            if upload is not None:
+                # Ask first, so a refused report keeps no upload either.
+                action = next((x for x in actions(a, m) if x.trigger == trigger), None)
+                if action is None:
+                    raise NotPermitted("only the applicant institution's staff may do this")
+                if action.refusal is not None:
+                    raise action.refusal
+                app_svc.add_attachment(a, app_id, "milestone_report", upload.filename, upload.stream)
+            fire(a, "milestone", milestone_id, trigger, version=_version(form),
+                 payload={"report": form.report.data}, application_id=app_id)
+        else:
+            fire(a, "milestone", milestone_id, trigger, comment=form.comment.data, version=_version(form),
+                 application_id=app_id)
+    except WorkflowError as err:
+        if err.status in (403, 404):
+            raise
+        _refuse(err, form, {"file": "report_file"})
+        application = app_svc.get_application(a, app_id)
+        return _milestone_page(a, application, _milestone(application, milestone_id), trigger, form, err.status)
+    done = {"report": gettext("The milestone report is sent to the fund's officer."),
+            "accept": gettext("The milestone is accepted."),
+            "return": gettext("The milestone is returned to the applicant with your reason.")}
+    flash(done.get(trigger, gettext("Done.")), "success")
+    return redirect(url_for("applications.detail", app_id=app_id, _anchor="milestones"))
+
+
+# --- change requests -------------------------------------------------------------------------------------
+
+
+def _countries() -> dict[str, str]:
+    pairs = [(code, country_name(code)) for code in labels.COUNTRIES]
+    return dict(pairs if is_zh() else sorted(pairs, key=lambda p: p[1]))
+
+
+def _choices(form: ChangeRequestForm) -> None:
+    form.set_choices(_countries(), {k: label(labels.PARTNER_KINDS, k) for k in labels.PARTNER_KINDS},
+                     {k: label(labels.CHANGE_KINDS, k) for k in labels.CHANGE_KINDS})
+
+
+@bp.route("/applications/<int:app_id>/changes/new", methods=["GET", "POST"])
+def change_new(app_id: int):
+    """File a change request: an extension, a budget reallocation, a partner change or a new PI."""
+    a = actor()
+    application, refused = _own_project(a, app_id, change_svc.OPEN_STATES, gettext(
+        "Changes are requested while the project runs (in progress or suspended)."))
+    if refused:
+        return refused
+    form = ChangeRequestForm()
+    status = 200
+    if request.method == "GET":
+        kind = request.args.get("kind")
+        form.kind.data = kind if kind in labels.CHANGE_KINDS else None
+        form.central.data = application.budget_central
+        form.local_matching.data = application.budget_local_matching
+        form.self_raised.data = application.budget_self_raised
+        form.principal_investigator.data = ""
+        while len(form.partners.entries) < len(application.partners) + 1:
+            form.partners.append_entry()
+        for row, p in zip(form.partners.entries, application.partners):
+            row.form.name.data, row.form.country.data, row.form.kind.data = p.name, p.country, p.kind
+    elif form.more.data:
+        for _ in range(MORE_ROWS):
+            form.partners.append_entry()
+    _choices(form)
+    if request.method == "POST" and not form.more.data:
+        proposal = form.proposal() if form.validate_on_submit() else None
+        if proposal is None:
+            status = 422
+        else:
+            try:
+                change_svc.request_change(a, app_id, form.kind.data, form.comment.data.strip(), proposal)
+            except WorkflowError as err:
+                if err.status in (403, 404):
+                    raise
+                if isinstance(err, GuardFailed) and isinstance(err.details, dict) and "kind" in err.details:
+                    message = gettext("A %(kind)s request is already waiting for a decision. Wait for the "
+                                      "officer's decision before filing another.",
+                                      kind=label(labels.CHANGE_KINDS, form.kind.data))
+                    form.kind.errors = [message]
+                    flash(message, "danger")
+                else:
+                    _refuse(err, form, {})
+                status = err.status
+            else:
+                flash(gettext("The change request is filed; the fund's officer will decide on it."), "success")
+                return redirect(url_for("applications.detail", app_id=app_id, _anchor="changes"))
+    return render_template("awards/change_new.html", application=application, form=form), status
+
+
+@bp.post("/applications/<int:app_id>/changes/<int:change_id>/transitions/<trigger>")
+def change_fire(app_id: int, change_id: int, trigger: str):
+    """An officer approves or refuses a change request."""
+    a = actor()
+    application = app_svc.get_application(a, app_id)
+    change = next((c for c in application.changes if c.id == change_id), None)
+    if change is None:
+        raise NotFound(f"change request {change_id} not found")
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            fire(a, "change_request", change_id, trigger, comment=form.comment.data, version=_version(form),
+                 application_id=app_id)
+        except WorkflowError as err:
+            if err.status in (403, 404):
+                raise
+            _refuse(err, form, {})
+            status = err.status
+        else:
+            flash(gettext("The change request is approved and applied to the project.") if trigger == "approve"
+                  else gettext("The change request is refused."), "success")
+            return redirect(url_for("applications.detail", app_id=app_id, _anchor="changes"))
+    else:
+        status = 422
+    application = app_svc.get_application(a, app_id)
+    panel = panel_context(a, application)["awards_panel"]
+    row = next(r for r in panel.changes if r.change.id == change_id)
+    return render_template("awards/record.html", application=application, panel=panel, mrow=None, crow=row,
+                           trigger=trigger, form=form), status
+
+
+__all__ = ["bp", "panel_context", "change_diff", "SERVICE_MESSAGES"]

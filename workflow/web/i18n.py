@@ -75,6 +75,13 @@ def datetime(value: dt.datetime | None) -> str:
     return format_datetime(value, "y年M月d日 HH:mm" if is_zh() else "d MMM y, HH:mm")
 
 
+def country_name(code: str | None) -> str:
+    """A partner country in the reader's language (Babel's names; the ISO code when it has none)."""
+    if not code:
+        return ""
+    return get_locale().territories.get(code, code)
+
+
 def state_label(kind: str, state: str | None, version: int | None = None) -> str:
     """A state's label from its workflow definition in states/, in the reader's language."""
     from ..services.workflows import state_label as labels

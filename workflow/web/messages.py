@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask_babel import gettext, lazy_gettext as _l
 
-from ..errors import WorkflowError
+from ..errors import N_, WorkflowError
 
 # What a refusal is, by its error code, when the message itself has no translation.
 KINDS = {
@@ -25,10 +25,6 @@ KINDS = {
 }
 
 
-def N_(text: str) -> str:
-    """Mark a service's English message for the catalogue; `describe` translates it when shown."""
-    return text
-
 
 # The refusals people meet on the pages most, as the services word them.
 SERVICE_MESSAGES = (
@@ -38,6 +34,16 @@ SERVICE_MESSAGES = (
     N_("comment is too long"),
     N_("required"),
     N_("sign in first"),
+    N_("only the applicant institution's staff may do this"),
+    N_("only the recommending body this application names may do this"),
+    N_("only the assigned reviewer may do this"),
+    N_("the application is incomplete"),
+    N_("attachments are missing"),
+    N_("the budget breaks the call's rules"),
+    N_("sensitive technology is closed to foreign-invested and foreign applicants"),
+    N_("approved amount exceeds the central funds requested"),
+    N_("every milestone must be accepted before close-out"),
+    N_("the request is not valid"),
 )
 
 
@@ -49,13 +55,20 @@ def translated(text: str) -> str | None:
 
 def describe(err: WorkflowError) -> str:
     """One sentence for a refusal, in the reader's language."""
+    from .i18n import is_zh, pick
+
+    if err.template:
+        params = {k: pick(*v) if isinstance(v, tuple) else v for k, v in err.params.items()}
+        return gettext(err.template) % params
     own = translated(err.message)
     if own:
         return own
-    from .i18n import is_zh
 
+    if not is_zh():  # the services speak English: their own words, as a sentence
+        text = err.message.strip()
+        return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
     kind = str(KINDS.get(err.code, KINDS["bad_request"]))
-    return f"{kind}（{err.message}）" if is_zh() else f"{kind} ({err.message})"
+    return f"{kind}（{err.message}）"
 
 
 def field_messages(details) -> dict[str, list[str]]:
