@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import audit, db
 from ..errors import InvalidInput, NotFound
@@ -105,7 +106,7 @@ def institutions() -> list[Institution]:
 
 def reviewers() -> list[User]:
     return list(db.session().scalars(select(User).where(User.role == "reviewer", User.active.is_(True))
-                                     .order_by(User.id)))
+                                     .options(selectinload(User.institution)).order_by(User.id)))
 
 
 def users() -> list[User]:

@@ -61,11 +61,10 @@ def _officer():
     return who
 
 
-def _filter_form() -> FilterForm:
+def _filter_form(calls: list) -> FilterForm:
     form = FilterForm(formdata=request.args)
     everything = ("", _("All"))
-    form.call_id.choices = [everything] + [(str(c.id), f"{c.code} {pick(c.title, c.title_en)}")
-                                          for c in registry.calls()]
+    form.call_id.choices = [everything] + [(str(c.id), f"{c.code} {pick(c.title, c.title_en)}") for c in calls]
     form.state.choices = [everything] + [(s, state_label("application", s))
                                         for s in workflows.definition("application").states]
     form.channel.choices = [everything] + [(k, label(labels.CHANNELS, k)) for k in labels.CHANNELS]
@@ -101,15 +100,16 @@ def _assign_form() -> BulkAssignForm:
     return form
 
 
-def _regenerate_form() -> RegenerateForm:
+def _regenerate_form(calls: list | None = None) -> RegenerateForm:
     form = RegenerateForm()
-    form.call_id.choices = [(c.id, f"{c.code} {pick(c.title, c.title_en)}") for c in registry.calls()]
+    form.call_id.choices = [(c.id, f"{c.code} {pick(c.title, c.title_en)}") for c in calls or registry.calls()]
     return form
 
 
 def _dashboard(assign_form=None, regenerate_form=None, status: int = 200):
     who = _officer()
-    form = _filter_form()
+    calls = registry.calls()
+    form = _filter_form(calls)
     filters = _filters(form)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     items, total = app_svc.list_applications(who, **filters, page=page, per_page=PER_PAGE)
@@ -123,7 +123,7 @@ def _dashboard(assign_form=None, regenerate_form=None, status: int = 200):
         "dashboard/officer.html", form=form, filters=filters, items=items, total=total, page=page,
         per_page=PER_PAGE, counts=counts, count_args=args, all_count=sum(n for _state, n in counts),
         compliance=compliance.statuses(a.id for a in items), compliance_labels=compliance.LABELS,
-        assign_form=assign_form or _assign_form(), regenerate_form=regenerate_form or _regenerate_form(),
+        assign_form=assign_form or _assign_form(), regenerate_form=regenerate_form or _regenerate_form(calls),
         background_after=bulk.BACKGROUND_AFTER, country_name=country_name), status
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from flask import request
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask import has_request_context, request
+from flask_babel import format_date, format_datetime, get_locale
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -27,7 +27,13 @@ def select_timezone() -> str:
 
 
 def language() -> str:
-    return str(get_locale() or DEFAULT_LANGUAGE).split("_")[0]
+    """The reader's language, "zh" or "en" (asked hundreds of times a page: kept for the request)."""
+    if not has_request_context():
+        return str(get_locale() or DEFAULT_LANGUAGE).split("_")[0]
+    chosen = request.environ.get("fundflow.language")
+    if chosen is None:
+        chosen = request.environ["fundflow.language"] = str(get_locale() or DEFAULT_LANGUAGE).split("_")[0]
+    return chosen
 
 
 def is_zh() -> bool:
@@ -52,12 +58,17 @@ def label(table: dict, code: str | None) -> str:
 
 
 def money(yuan: int | None) -> str:
-    """Chinese readers see 万元 with two decimals, others whole yuan."""
+    """Chinese readers see 万元 with two decimals, others whole yuan.
+
+    Both locales group by thousands with "," and mark decimals with ".", so
+    plain formatting gives what Babel would, at a fraction of its cost (a
+    statistics page shows a hundred and fifty amounts).
+    """
     if yuan is None:
         return "—"
     if is_zh():
-        return f"{format_decimal(Decimal(yuan) / 10000, format='#,##0.00')} 万元"
-    return f"¥{format_decimal(yuan, format='#,##0')}"
+        return f"{Decimal(yuan) / 10000:,.2f} 万元"
+    return f"¥{yuan:,}"
 
 
 def date(value: dt.date | dt.datetime | None) -> str:
