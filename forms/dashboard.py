@@ -57,6 +57,7 @@ class BulkAssignForm(FlaskForm):
 class RegenerateForm(FlaskForm):
     """Check every issued document of a call again, restoring missing or altered files."""
 
-    call_id = SelectField(_l("Call"), coerce=int,
+    # Its own id: the dashboard's filter form has a call_id too.
+    call_id = SelectField(_l("Call"), coerce=int, id="regenerate-call_id",
                           validators=[InputRequired(message=_l("Choose a call."))])
     regenerate = SubmitField(_l("Check and restore the call's documents"))

@@ -400,3 +400,13 @@ def test_the_reviewer_pages_in_chinese_and_english(pages, factory, language, tex
     for text in texts:
         assert text in html, text
     assert "style=" not in html and "<script>" not in html
+
+
+def test_the_officer_reaches_the_calls_ranking_from_the_application_and_the_dashboard(factory, pages):
+    application, cast = factory.application("expert_review")
+    officer = pages(cast.officer)
+    ranking = f"/calls/{application.call_id}/ranking"
+    assert f'href="{ranking}"' in officer.get(f"/applications/{application.id}").get_data(as_text=True)
+    assert f'href="{ranking}"' in officer.get(f"/officer?call_id={application.call_id}").get_data(as_text=True)
+    assert f'href="{ranking}"' not in pages(cast.applicant).get(f"/applications/{application.id}").get_data(
+        as_text=True)

@@ -80,13 +80,16 @@ def fire_in(
     application = row if isinstance(row, Application) else row.application
     if not can_see(actor, application):
         raise NotFound(f"application {application.id} not found")
-    transition = _transition(wf, actor, row, trigger)
-    check_may_fire(actor, transition, application, row)
+    candidates = _candidates(wf, actor, trigger)
+    # Stale before state: an actor who lost a race is told someone acted first, not that
+    # the state they never saw forbids it.
     if version is not None and version != row.version:
         raise StaleVersion(
             f"you saw version {version} of this {kind}; it is now at version {row.version}",
             {"version": row.version},
         )
+    transition = _transition(wf, row, trigger, candidates)
+    check_may_fire(actor, transition, application, row)
     comment = _comment(comment, transition.comment_required)
     firing = Firing(session, actor, application, row, transition, payload or {}, comment, now)
     for name in transition.guards:
@@ -140,7 +143,8 @@ def _kind(row) -> str:
     raise TypeError(f"{type(row).__name__} has no workflow")
 
 
-def _transition(wf: Workflow, actor: Actor, row, trigger: str):
+def _candidates(wf: Workflow, actor: Actor, trigger: str):
+    """The transitions of `trigger`; NotFound without any, NotPermitted when the actor's role fires none."""
     candidates = [t for t in wf.transitions if t.trigger == trigger]
     if not candidates:
         raise NotFound(f"{wf.name} has no trigger {trigger!r}", {"triggers": wf.triggers()})
@@ -150,6 +154,11 @@ def _transition(wf: Workflow, actor: Actor, row, trigger: str):
         raise NotPermitted(f"{trigger} may be fired by {', '.join(roles)}, not by {actor.role}",
                            {"roles": roles}, template=N_("“%(action)s” is not for your role."),
                            params={"action": (candidates[0].label, candidates[0].label_en)})
+    return candidates
+
+
+def _transition(wf: Workflow, row, trigger: str, candidates):
+    """The transition of `trigger` out of the row's state; TransitionRefused (409) when there is none."""
     transition = wf.transition(trigger, row.state)
     if transition is None:
         state = wf.states[row.state]

@@ -7,7 +7,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import UserMixin, current_user
 from flask_wtf import FlaskForm
 
-from ..errors import NotAuthenticated, StaleVersion, WorkflowError
+from ..errors import InvalidInput, NotAuthenticated, StaleVersion, WorkflowError
 from ..permissions import Actor
 from .messages import describe, field_messages
 
@@ -43,7 +43,7 @@ def refuse(err: WorkflowError, form: FlaskForm | None = None) -> None:
         field = getattr(form, name, None) if form is not None else None
         if field is not None and hasattr(field, "errors"):
             field.errors = [*(field.errors if isinstance(field.errors, list) else []), *messages]
-        else:
+        elif isinstance(err, InvalidInput):  # other refusals' details are data (states, counts), not messages
             unplaced.extend(messages)
     text = describe(err)
     if isinstance(err, StaleVersion):
