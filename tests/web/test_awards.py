@@ -428,9 +428,12 @@ def test_panel_shows_milestones_returns_and_changes_as_before_and_after(app, fac
     assert "36 months" in officer_panel and "Returned" in officer_panel and "/changes/new" not in officer_panel
 
 
-def test_panel_offers_signing_when_approved_and_stays_away_before(app, factory):
+def test_panel_offers_signing_when_approved_and_stays_away_before(app, factory, pages):
     application, cast = factory.application("approved")
-    assert f"/applications/{application.id}/agreement" in render_panel(app, factory, cast.applicant, application.id)
+    assert "milestones-title" in render_panel(app, factory, cast.applicant, application.id)
+    # One way to sign on the application page: the action among the page's actions.
+    page = html(pages(cast.applicant).get(f"/applications/{application.id}"))
+    assert page.count(f'href="/applications/{application.id}/agreement"') == 1
     draft, cast2 = factory.application("draft")
     assert "milestones-title" not in render_panel(app, factory, cast2.applicant, draft.id)
 
