@@ -11,7 +11,16 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from workflow import audit, db
-from workflow.demo import DEMO_ACCOUNTS, DEMO_EMAIL, load_demo
+from workflow.demo import (
+    COUNTERPARTS,
+    DEMO_ACCOUNTS,
+    DEMO_EMAIL,
+    INSTITUTIONS,
+    ORGS,
+    PROGRAMMES,
+    TOPICS,
+    load_demo,
+)
 from workflow.engine import workflow
 from workflow.errors import InvalidInput
 from workflow.models import (
@@ -41,6 +50,7 @@ def test_the_demo_data_set(app):
     with app.app_context():
         load_demo(seed=2026, progress=no_progress)
     covers_every_state_kind_channel_and_base(app)
+    every_application_is_filed_by_those_who_work_on_it(app)
     each_account_signs_in_and_finds_work(app)
     with app.app_context(), pytest.raises(InvalidInput, match="already loaded"):
         load_demo(seed=2026, progress=no_progress)
@@ -59,6 +69,48 @@ def covers_every_state_kind_channel_and_base(app: Flask) -> None:
         assert len(set(titles)) == len(titles)
         count, broken = audit.verify(s)
         assert broken is None and count > len(states)
+
+
+def test_institutions_and_counterparts_work_on_their_topics():
+    """The tables the demo draws from agree: whoever a topic names works in its field."""
+    for subject in (*TOPICS, *PROGRAMMES):
+        for org in subject.by:
+            assert subject.field in ORGS[org].fields, f"{ORGS[org].name} does not work in {subject.field}"
+    for topic in TOPICS:
+        assert set(topic.partners) <= set(COUNTERPARTS), topic.name
+    for org in INSTITUTIONS:
+        assert org.applies == bool(org.fields), org.name
+        named = {s.field for s in (*TOPICS, *PROGRAMMES) if org.key in s.by}
+        assert named == set(org.fields), f"{org.name} declares fields no topic takes it to, or the reverse"
+
+
+def every_application_is_filed_by_those_who_work_on_it(app: Flask) -> None:
+    """A glacier study is not filed by a new-materials company, nor biodiversity monitoring by a drug maker:
+    the institution works in the application's field and on its topic, and so do its partners."""
+    by_name = {org.name: org for org in INSTITUTIONS}
+    subjects = sorted((*TOPICS, *PROGRAMMES), key=lambda s: -len(s.name))
+    with app.app_context():
+        for a in db.session().scalars(select(Application)):
+            org = by_name[a.institution.name]
+            assert a.field in org.fields, f"{org.name} files {a.title} in {a.field}"
+            subject = next(s for s in subjects if s.name in a.title)
+            assert subject.field == a.field and org.key in subject.by, f"{org.name} files {a.title}"
+            if org.key == "yirui":  # the new-materials company
+                assert a.field == "new_materials_manufacturing", a.title
+            if org.key in ("dongfang", "novakang"):  # the pharmaceutical companies
+                assert a.field in ("biology_health", "major_diseases"), a.title
+            for partner in a.partners:
+                if partner.country == "CN":
+                    assert by_name[partner.name].key in subject.by, f"{partner.name} in {a.title}"
+                elif partner.name in COUNTERPARTS:
+                    counterpart = COUNTERPARTS[partner.name]
+                    fits = (partner.name in subject.partners if subject.partners
+                            else a.field in counterpart.fields)
+                    assert fits, f"{partner.name} in {a.title}"
+                else:  # a big-science programme's own counterpart
+                    assert subject in PROGRAMMES and partner.name == subject.counterpart[0], a.title
+            if org.home:  # a foreign applicant works with its home country
+                assert any(p.country == org.home for p in a.partners), a.title
 
 
 def each_account_signs_in_and_finds_work(app: Flask) -> None:

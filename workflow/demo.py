@@ -16,7 +16,7 @@ import itertools
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Callable, ContextManager, Iterator
+from typing import Callable, ContextManager, Iterator, NamedTuple
 
 from flask import current_app
 from sqlalchemy import select
@@ -43,8 +43,10 @@ DEMO_EMAIL = {role: email for role, email, _ in DEMO_ACCOUNTS}
 class Org:
     """An institution; `applies` is False for the think tanks that only lend reviewers.
 
-    `home` is the country a foreign-invested enterprise's investor or a foreign
-    institution comes from: its projects are with partners from there.
+    `fields` are the priority fields it works in: it files only there (each topic
+    in TOPICS names which of them take it up). `home` is the country a
+    foreign-invested enterprise's investor or a foreign institution comes from:
+    its projects are with partners from there.
     """
 
     key: str
@@ -52,41 +54,70 @@ class Org:
     name_en: str
     kind: str
     province: str
+    fields: tuple[str, ...] = ()
     applies: bool = True
     home: str | None = None
 
 
 INSTITUTIONS = (
-    Org("tongji", "同济大学", "Tongji University", "university", "上海"),
-    Org("tsinghua", "清华大学", "Tsinghua University", "university", "北京"),
-    Org("zju", "浙江大学", "Zhejiang University", "university", "浙江"),
-    Org("hit", "哈尔滨工业大学", "Harbin Institute of Technology", "university", "黑龙江"),
-    Org("cau", "中国农业大学", "China Agricultural University", "university", "北京"),
-    Org("gxu", "广西大学", "Guangxi University", "university", "广西"),
-    Org("dicp", "中国科学院大连化学物理研究所", "Dalian Institute of Chemical Physics, CAS", "institute", "辽宁"),
+    Org("tongji", "同济大学", "Tongji University", "university", "上海",
+        ("ecology_environment", "public_safety", "space_ocean", "energy_resources", "new_materials_manufacturing",
+         "climate_change")),
+    Org("tsinghua", "清华大学", "Tsinghua University", "university", "北京",
+        ("energy_resources", "information_networks", "climate_change", "ecology_environment",
+         "new_materials_manufacturing", "public_safety")),
+    Org("zju", "浙江大学", "Zhejiang University", "university", "浙江",
+        ("modern_agriculture", "information_networks", "biology_health", "major_diseases", "energy_resources",
+         "new_materials_manufacturing", "ecology_environment")),
+    Org("fudan", "复旦大学", "Fudan University", "university", "上海",
+        ("biology_health", "major_diseases", "ecology_environment")),
+    Org("hit", "哈尔滨工业大学", "Harbin Institute of Technology", "university", "黑龙江",
+        ("new_materials_manufacturing", "space_ocean", "information_networks", "public_safety")),
+    Org("whu", "武汉大学", "Wuhan University", "university", "湖北",
+        ("space_ocean", "information_networks", "public_safety")),
+    Org("cau", "中国农业大学", "China Agricultural University", "university", "北京",
+        ("modern_agriculture", "food_security", "climate_change", "energy_resources", "public_safety")),
+    Org("gxu", "广西大学", "Guangxi University", "university", "广西",
+        ("modern_agriculture", "food_security", "energy_resources")),
+    Org("dicp", "中国科学院大连化学物理研究所", "Dalian Institute of Chemical Physics, CAS", "institute", "辽宁",
+        ("energy_resources", "climate_change")),
     Org("sioc", "中国科学院上海有机化学研究所", "Shanghai Institute of Organic Chemistry, CAS", "institute",
-        "上海"),
+        "上海", ("biology_health", "major_diseases", "new_materials_manufacturing")),
     Org("egi", "中国科学院新疆生态与地理研究所", "Xinjiang Institute of Ecology and Geography, CAS",
-        "institute", "新疆"),
-    Org("qdio", "中国科学院海洋研究所", "Institute of Oceanology, CAS", "institute", "山东"),
-    Org("caas", "中国农业科学院作物科学研究所", "Institute of Crop Sciences, CAAS", "institute", "北京"),
+        "institute", "新疆", ("ecology_environment", "climate_change", "modern_agriculture", "food_security")),
+    Org("nieer", "中国科学院西北生态环境资源研究院",
+        "Northwest Institute of Eco-Environment and Resources, CAS", "institute", "甘肃",
+        ("climate_change", "ecology_environment")),
+    Org("xtbg", "中国科学院西双版纳热带植物园", "Xishuangbanna Tropical Botanical Garden, CAS", "institute",
+        "云南", ("ecology_environment", "biology_health")),
+    Org("qdio", "中国科学院海洋研究所", "Institute of Oceanology, CAS", "institute", "山东",
+        ("space_ocean", "ecology_environment", "modern_agriculture")),
+    Org("asipp", "中国科学院合肥物质科学研究院等离子体物理研究所",
+        "Institute of Plasma Physics, Hefei Institutes of Physical Science, CAS", "institute", "安徽",
+        ("energy_resources",)),
+    Org("ihep", "中国科学院高能物理研究所", "Institute of High Energy Physics, CAS", "institute", "北京",
+        ("new_materials_manufacturing",)),
+    Org("caas", "中国农业科学院作物科学研究所", "Institute of Crop Sciences, CAAS", "institute", "北京",
+        ("modern_agriculture", "food_security")),
     Org("jinglan", "江苏晶澜光伏科技股份有限公司", "Jiangsu Jinglan Photovoltaic Technology Co., Ltd.",
-        "enterprise", "江苏"),
+        "enterprise", "江苏", ("energy_resources",)),
     Org("huarui", "深圳华睿通信技术有限公司", "Shenzhen Huarui Communication Technology Co., Ltd.",
-        "enterprise", "广东"),
-    Org("fenghe", "山东丰禾种业股份有限公司", "Shandong Fenghe Seed Industry Co., Ltd.", "enterprise", "山东"),
+        "enterprise", "广东", ("information_networks",)),
+    Org("fenghe", "山东丰禾种业股份有限公司", "Shandong Fenghe Seed Industry Co., Ltd.", "enterprise", "山东",
+        ("modern_agriculture", "food_security")),
     Org("dongfang", "上海东方医药创新有限公司", "Shanghai Dongfang Pharmaceutical Innovation Co., Ltd.",
-        "enterprise", "上海"),
+        "enterprise", "上海", ("biology_health", "major_diseases")),
     Org("taicang", "中德（太仓）精密制造有限公司", "Sino-German (Taicang) Precision Manufacturing Co., Ltd.",
-        "foreign_invested_enterprise", "江苏", home="DE"),
+        "foreign_invested_enterprise", "江苏", ("new_materials_manufacturing",), home="DE"),
     Org("yirui", "上海意瑞新材料有限公司", "Shanghai Yirui Advanced Materials Co., Ltd. (Sino-Italian)",
-        "foreign_invested_enterprise", "上海", home="IT"),
+        "foreign_invested_enterprise", "上海", ("new_materials_manufacturing",), home="IT"),
     Org("novakang", "广州诺康生物医药有限公司", "Guangzhou Novakang Biopharma Co., Ltd. (US-invested)",
-        "foreign_invested_enterprise", "广东", home="US"),
+        "foreign_invested_enterprise", "广东", ("biology_health", "major_diseases"), home="US"),
     Org("fraunhofer", "弗劳恩霍夫协会北京代表处", "Fraunhofer-Gesellschaft Representative Office Beijing",
-        "foreign_institution", "北京", home="DE"),
+        "foreign_institution", "北京", ("energy_resources", "new_materials_manufacturing", "information_networks"),
+        home="DE"),
     Org("cnrs", "法国国家科学研究中心北京代表处", "CNRS Representative Office in China", "foreign_institution",
-        "北京", home="FR"),
+        "北京", ("climate_change", "ecology_environment", "space_ocean"), home="FR"),
     Org("casted", "中国科学技术发展战略研究院", "Chinese Academy of Science and Technology for Development",
         "institute", "北京", applies=False),
     Org("istic", "中国科学技术信息研究所", "Institute of Scientific and Technical Information of China",
@@ -154,7 +185,7 @@ BODIES = (
     _ministry("moe", "教育部科学技术与信息化司",
               "Department of Science, Technology and Informatization, Ministry of Education", "university"),
     _ministry("cas", "中国科学院国际合作局", "Bureau of International Cooperation, Chinese Academy of Sciences",
-              "dicp", "sioc", "egi", "qdio"),
+              "dicp", "sioc", "egi", "nieer", "xtbg", "qdio", "asipp", "ihep"),
     _ministry("miit", "工业和信息化部科技司", "Department of Science and Technology, MIIT",
               "information_networks", "new_materials_manufacturing"),
     _ministry("moa", "农业农村部科技教育司",
@@ -189,6 +220,10 @@ BODIES = (
               "Department of Science and Technology of Heilongjiang Province", "黑龙江"),
     _province("guangxi", "广西壮族自治区科学技术厅",
               "Department of Science and Technology of Guangxi Zhuang Autonomous Region", "广西"),
+    _province("hubei", "湖北省科学技术厅", "Department of Science and Technology of Hubei Province", "湖北"),
+    _province("anhui", "安徽省科学技术厅", "Department of Science and Technology of Anhui Province", "安徽"),
+    _province("yunnan", "云南省科学技术厅", "Department of Science and Technology of Yunnan Province", "云南"),
+    _province("gansu", "甘肃省科学技术厅", "Department of Science and Technology of Gansu Province", "甘肃"),
     _province("xinjiang", "新疆维吾尔自治区科学技术厅",
               "Department of Science and Technology of Xinjiang Uygur Autonomous Region", "新疆"),
     _embassy("emb_us", "中国驻美国大使馆科技处", "S&T Section, Embassy of China in the United States", "US"),
@@ -214,7 +249,8 @@ DEMO_BODY = "shanghai"  # the demo recommender's; the demo institution is in Sha
 
 @dataclass(frozen=True)
 class BaseSpec:
-    """A cooperation base, hosted by an institution or standing on its own for a mechanism."""
+    """A cooperation base, hosted by an institution or standing on its own for a mechanism;
+    an application links it only in the base's `fields` (any field where there are none)."""
 
     key: str
     name: str
@@ -222,20 +258,23 @@ class BaseSpec:
     kind: str
     host: str | None
     mechanism: str | None
+    fields: tuple[str, ...] = ()
 
 
 BASES = (
     BaseSpec("tianjin_park", "中新天津生态城国际创新园", "Sino-Singapore Tianjin Eco-City International "
-             "Innovation Park", "innovation_park", None, "asean"),
+             "Innovation Park", "innovation_park", None, "asean",
+             ("ecology_environment", "energy_resources", "information_networks")),
     BaseSpec("zhangjiang_park", "张江中欧国际创新园", "Zhangjiang China–EU International Innovation Park",
-             "innovation_park", None, "eu"),
+             "innovation_park", None, "eu",
+             ("biology_health", "major_diseases", "information_networks", "new_materials_manufacturing")),
     BaseSpec("cerc", "中美清洁能源联合研究中心", "U.S.–China Clean Energy Research Center",
-             "joint_research_center", "tsinghua", "us"),
+             "joint_research_center", "tsinghua", "us", ("energy_resources", "climate_change")),
     BaseSpec("ru_materials", "中俄先进材料国际联合研究中心",
              "China–Russia International Joint Research Center for Advanced Materials",
-             "joint_research_center", "hit", "ru"),
+             "joint_research_center", "hit", "ru", ("new_materials_manufacturing",)),
     BaseSpec("sino_italian", "中意联合设计中心", "Sino-Italian Design Center", "joint_research_center",
-             "tongji", "eu"),
+             "tongji", "eu", ("new_materials_manufacturing", "climate_change")),
     BaseSpec("central_asia", "中国—中亚科技合作中心", "China–Central Asia S&T Cooperation Center",
              "joint_research_center", "egi", "central_asia"),
     BaseSpec("asean_ttc", "中国—东盟技术转移中心", "China–ASEAN Technology Transfer Center",
@@ -245,13 +284,25 @@ BASES = (
     BaseSpec("south_asia_ttc", "中国—南亚技术转移中心", "China–South Asia Technology Transfer Center",
              "technology_transfer_center", None, "in"),
     BaseSpec("asean_agri", "中国—东盟农业示范基地", "China–ASEAN Agricultural Demonstration Base",
-             "demonstration_base", "gxu", "asean"),
+             "demonstration_base", "gxu", "asean", ("modern_agriculture", "food_security")),
     BaseSpec("zju_demo", "浙江大学示范型国际科技合作基地",
              "Zhejiang University Demonstration Base for International S&T Cooperation", "demonstration_base",
              "zju", None),
     BaseSpec("africa_agri", "中非农业技术示范型国际科技合作基地",
-             "China–Africa Agricultural Technology Demonstration Base", "demonstration_base", "cau", "africa"),
+             "China–Africa Agricultural Technology Demonstration Base", "demonstration_base", "cau", "africa",
+             ("modern_agriculture", "food_security")),
 )
+class Counterpart(NamedTuple):
+    """A foreign partner a mechanism brings, with the priority fields it works in."""
+
+    name: str
+    country: str  # ISO 3166
+    kind: str
+    fields: tuple[str, ...]
+
+
+def _cp(name: str, country: str, kind: str, *fields: str) -> Counterpart:
+    return Counterpart(name, country, kind, fields)
 
 
 @dataclass(frozen=True)
@@ -263,102 +314,168 @@ class Mechanism:
     prefix: str  # of a multilateral project's title
     prefix_en: str
     fields: tuple[str, ...]
-    partners: tuple[tuple[str, str, str], ...]  # name, ISO 3166 country, partner kind
+    partners: tuple[Counterpart, ...]
     developing: bool = False  # served by the S&T Partnership Programme
 
 
 MECHANISMS = (
     Mechanism("us", "中美科技合作联委会机制", "中美", "Sino-US",
               ("energy_resources", "climate_change", "modern_agriculture", "ecology_environment",
-               "biology_health"),
-              (("Lawrence Berkeley National Laboratory", "US", "institute"),
-               ("University of Michigan", "US", "university"),
-               ("Purdue University", "US", "university"),
-               ("West Virginia University", "US", "university"))),
+               "biology_health", "major_diseases"),
+              (_cp("Lawrence Berkeley National Laboratory", "US", "institute",
+                   "energy_resources", "climate_change", "ecology_environment"),
+               _cp("University of Michigan", "US", "university",
+                   "energy_resources", "ecology_environment", "biology_health"),
+               _cp("Purdue University", "US", "university", "modern_agriculture", "energy_resources"),
+               _cp("West Virginia University", "US", "university"),  # CCUS only: see TOPICS
+               _cp("Johns Hopkins University", "US", "university", "biology_health", "major_diseases"))),
     Mechanism("ru", "中俄总理定期会晤机制科技合作分委会", "中俄", "Sino-Russian",
               ("space_ocean", "new_materials_manufacturing", "energy_resources", "information_networks",
                "public_safety"),
-              (("Lomonosov Moscow State University", "RU", "university"),
-               ("Siberian Branch of the Russian Academy of Sciences", "RU", "institute"),
-               ("Bauman Moscow State Technical University", "RU", "university"),
-               ("Skolkovo Institute of Science and Technology", "RU", "university"))),
+              (_cp("Lomonosov Moscow State University", "RU", "university",
+                   "space_ocean", "information_networks", "public_safety"),
+               _cp("Siberian Branch of the Russian Academy of Sciences", "RU", "institute",
+                   "energy_resources", "new_materials_manufacturing", "space_ocean", "public_safety"),
+               _cp("Bauman Moscow State Technical University", "RU", "university",
+                   "new_materials_manufacturing", "space_ocean", "information_networks"),
+               _cp("Skolkovo Institute of Science and Technology", "RU", "university",
+                   "energy_resources", "information_networks", "new_materials_manufacturing"))),
     Mechanism("eu", "中欧科技伙伴计划", "中欧", "China–EU", (),
-              (("Fraunhofer Institute for Solar Energy Systems ISE", "DE", "institute"),
-               ("Technical University of Munich", "DE", "university"),
-               ("French National Centre for Scientific Research (CNRS)", "FR", "institute"),
-               ("Politecnico di Milano", "IT", "university"),
-               ("Delft University of Technology", "NL", "university"),
-               ("VTT Technical Research Centre of Finland", "FI", "institute"),
-               ("Technical University of Denmark", "DK", "university"))),
+              (_cp("Fraunhofer Institute for Solar Energy Systems ISE", "DE", "institute", "energy_resources"),
+               _cp("Technical University of Munich", "DE", "university", "new_materials_manufacturing",
+                   "information_networks", "energy_resources", "public_safety", "modern_agriculture"),
+               _cp("Charité – Universitätsmedizin Berlin", "DE", "university", "biology_health",
+                   "major_diseases"),
+               _cp("French National Centre for Scientific Research (CNRS)", "FR", "institute",
+                   "climate_change", "ecology_environment", "space_ocean", "biology_health"),
+               _cp("Institut Pasteur", "FR", "institute", "major_diseases", "biology_health"),
+               _cp("Politecnico di Milano", "IT", "university", "new_materials_manufacturing", "energy_resources",
+                   "information_networks", "public_safety"),
+               _cp("University of Milan", "IT", "university", "modern_agriculture", "food_security"),
+               _cp("Delft University of Technology", "NL", "university", "space_ocean", "energy_resources",
+                   "new_materials_manufacturing", "ecology_environment", "public_safety"),
+               _cp("Wageningen University & Research", "NL", "university", "modern_agriculture",
+                   "food_security", "ecology_environment"),
+               _cp("VTT Technical Research Centre of Finland", "FI", "institute", "new_materials_manufacturing",
+                   "energy_resources", "information_networks"),
+               _cp("Technical University of Denmark", "DK", "university", "energy_resources", "biology_health",
+                   "food_security"))),
     Mechanism("jpkr", "中日韩科技部长会议机制", "中日韩", "China–Japan–Korea",
               ("ecology_environment", "new_materials_manufacturing", "biology_health", "information_networks",
                "public_safety"),
-              (("The University of Tokyo", "JP", "university"),
-               ("National Institute of Advanced Industrial Science and Technology", "JP", "institute"),
-               ("Osaka University", "JP", "university"),
-               ("Korea Advanced Institute of Science and Technology", "KR", "university"),
-               ("Korea Institute of Science and Technology", "KR", "institute"))),
+              (_cp("The University of Tokyo", "JP", "university", "ecology_environment",
+                   "new_materials_manufacturing", "biology_health", "information_networks"),
+               _cp("National Institute of Advanced Industrial Science and Technology", "JP", "institute",
+                   "new_materials_manufacturing", "information_networks", "ecology_environment"),
+               _cp("Osaka University", "JP", "university", "biology_health", "new_materials_manufacturing"),
+               _cp("Tohoku University", "JP", "university", "public_safety", "new_materials_manufacturing"),
+               _cp("Korea Advanced Institute of Science and Technology", "KR", "university",
+                   "information_networks", "new_materials_manufacturing", "biology_health"),
+               _cp("Korea Institute of Science and Technology", "KR", "institute",
+                   "new_materials_manufacturing", "biology_health", "ecology_environment"))),
     Mechanism("in", "中印科技合作指导委员会机制", "中印", "Sino-Indian",
               ("biology_health", "modern_agriculture", "information_networks", "food_security", "major_diseases"),
-              (("Indian Institute of Science", "IN", "university"),
-               ("Indian Council of Agricultural Research", "IN", "government"),
-               ("Indian Institute of Technology Bombay", "IN", "university")), developing=True),
+              (_cp("Indian Institute of Science", "IN", "university", "biology_health", "information_networks"),
+               _cp("Indian Council of Agricultural Research", "IN", "government",
+                   "modern_agriculture", "food_security"),
+               _cp("Indian Council of Medical Research", "IN", "government", "major_diseases", "biology_health"),
+               _cp("Indian Institute of Technology Bombay", "IN", "university", "information_networks")),
+              developing=True),
     Mechanism("latam", "中国—拉美创新论坛", "中拉", "China–Latin America",
               ("modern_agriculture", "food_security", "energy_resources", "space_ocean", "ecology_environment"),
-              (("Brazilian Agricultural Research Corporation (Embrapa)", "BR", "government"),
-               ("University of São Paulo", "BR", "university"),
-               ("University of Chile", "CL", "university"),
-               ("National Autonomous University of Mexico", "MX", "university"),
-               ("National Institute of Agricultural Technology (INTA)", "AR", "government")), developing=True),
+              (_cp("Brazilian Agricultural Research Corporation (Embrapa)", "BR", "government",
+                   "modern_agriculture", "food_security"),
+               _cp("University of São Paulo", "BR", "university", "energy_resources", "ecology_environment",
+                   "modern_agriculture"),
+               _cp("University of Chile", "CL", "university", "space_ocean", "ecology_environment"),
+               _cp("National Autonomous University of Mexico", "MX", "university", "ecology_environment",
+                   "space_ocean", "energy_resources"),
+               _cp("National Institute of Agricultural Technology (INTA)", "AR", "government",
+                   "modern_agriculture", "food_security")), developing=True),
     Mechanism("asean", "中国—东盟（10+3）科技合作机制", "中国—东盟", "China–ASEAN",
-              ("modern_agriculture", "food_security", "major_diseases", "ecology_environment", "public_safety",
-               "information_networks"),
-              (("National University of Singapore", "SG", "university"),
-               ("Kasetsart University", "TH", "university"),
-               ("Vietnam Academy of Science and Technology", "VN", "institute"),
-               ("International Rice Research Institute", "PH", "international_organization"),
-               ("Bandung Institute of Technology", "ID", "university"),
-               ("University of Malaya", "MY", "university"),
-               ("Royal University of Agriculture", "KH", "university")), developing=True),
+              ("modern_agriculture", "food_security", "major_diseases", "biology_health", "ecology_environment",
+               "public_safety", "information_networks"),
+              (_cp("National University of Singapore", "SG", "university", "information_networks",
+                   "ecology_environment", "major_diseases", "public_safety"),
+               _cp("Kasetsart University", "TH", "university", "modern_agriculture", "food_security"),
+               _cp("Mahidol University", "TH", "university", "major_diseases", "biology_health"),
+               _cp("Vietnam Academy of Science and Technology", "VN", "institute", "ecology_environment",
+                   "public_safety"),
+               _cp("International Rice Research Institute", "PH", "international_organization",
+                   "modern_agriculture", "food_security"),
+               _cp("Bandung Institute of Technology", "ID", "university", "information_networks",
+                   "public_safety"),
+               _cp("University of Malaya", "MY", "university", "major_diseases", "ecology_environment"),
+               _cp("Royal University of Agriculture", "KH", "university", "modern_agriculture",
+                   "food_security")), developing=True),
     Mechanism("africa", "中非科技伙伴计划", "中非", "China–Africa",
               ("modern_agriculture", "food_security", "major_diseases", "ecology_environment", "energy_resources"),
-              (("Council for Scientific and Industrial Research (CSIR)", "ZA", "institute"),
-               ("University of Nairobi", "KE", "university"),
-               ("Ethiopian Institute of Agricultural Research", "ET", "government"),
-               ("Obafemi Awolowo University", "NG", "university")), developing=True),
+              (_cp("Council for Scientific and Industrial Research (CSIR)", "ZA", "institute",
+                   "energy_resources", "ecology_environment"),
+               _cp("University of Nairobi", "KE", "university", "modern_agriculture", "ecology_environment",
+                   "major_diseases"),
+               _cp("Kenya Medical Research Institute (KEMRI)", "KE", "government", "major_diseases"),
+               _cp("Ethiopian Institute of Agricultural Research", "ET", "government",
+                   "modern_agriculture", "food_security"),
+               _cp("Obafemi Awolowo University", "NG", "university", "modern_agriculture", "food_security",
+                   "major_diseases")), developing=True),
     Mechanism("arab", "中国—阿拉伯国家合作论坛", "中阿", "China–Arab States",
               ("energy_resources", "ecology_environment", "food_security", "information_networks",
                "climate_change"),
-              (("King Abdulaziz City for Science and Technology", "SA", "government"),
-               ("Khalifa University", "AE", "university"),
-               ("Cairo University", "EG", "university"),
-               ("Mohammed VI Polytechnic University", "MA", "university")), developing=True),
+              (_cp("King Abdulaziz City for Science and Technology", "SA", "government",
+                   "energy_resources", "information_networks", "ecology_environment"),
+               _cp("Khalifa University", "AE", "university", "energy_resources", "information_networks"),
+               _cp("Cairo University", "EG", "university", "food_security", "ecology_environment"),
+               _cp("Mohammed VI Polytechnic University", "MA", "university", "energy_resources",
+                   "food_security", "ecology_environment")), developing=True),
     Mechanism("central_asia", "上海合作组织科技合作机制", "中国—中亚", "China–Central Asia",
               ("ecology_environment", "modern_agriculture", "energy_resources", "public_safety", "climate_change"),
-              (("Al-Farabi Kazakh National University", "KZ", "university"),
-               ("Academy of Sciences of the Republic of Uzbekistan", "UZ", "institute"),
-               ("Kyrgyz State Technical University", "KG", "university"),
-               ("National Academy of Sciences of Tajikistan", "TJ", "institute")), developing=True),
+              (_cp("Al-Farabi Kazakh National University", "KZ", "university", "ecology_environment",
+                   "modern_agriculture"),
+               _cp("Academy of Sciences of the Republic of Uzbekistan", "UZ", "institute",
+                   "ecology_environment", "modern_agriculture", "public_safety"),
+               _cp("Kyrgyz State Technical University", "KG", "university", "energy_resources", "public_safety"),
+               _cp("Central Asian Institute for Applied Geosciences", "KG", "institute", "public_safety"),
+               _cp("National Academy of Sciences of Tajikistan", "TJ", "institute", "ecology_environment",
+                   "energy_resources", "public_safety")), developing=True),
     Mechanism("big_science", "国际大科学计划", "", "International",
               ("energy_resources", "new_materials_manufacturing", "space_ocean", "climate_change"), ()),
 )
+COUNTERPARTS = {p.name: p for m in MECHANISMS for p in m.partners}
 
-# The big-science programmes the plan names (ITER, GIF, CERN, IODP, Galileo, GEOSS):
-# each with its counterpart, its field and what a Chinese team does in it.
+
+@dataclass(frozen=True)
+class Programme:
+    """A big-science programme the plan names, its counterpart, its field, the part a Chinese
+    team takes in it, and the institutions that take that part."""
+
+    counterpart: tuple[str, str, str]  # name, ISO 3166 country, partner kind
+    field: str
+    name: str
+    name_en: str
+    by: tuple[str, ...]
+
+
 PROGRAMMES = (
-    (("ITER Organization", "FR", "international_organization"), "energy_resources",
-     ("ITER聚变堆包层模块研制", "ITER fusion blanket module development")),
-    (("Generation IV International Forum", "FR", "international_organization"), "energy_resources",
-     ("第四代核能系统钠冷快堆关键材料", "key materials for Generation IV sodium-cooled fast reactors")),
-    (("CERN", "CH", "international_organization"), "new_materials_manufacturing",
-     ("大型强子对撞机探测器关键部件研制", "key detector components for the Large Hadron Collider")),
-    (("International Ocean Discovery Program (IODP)", "US", "international_organization"), "space_ocean",
-     ("国际大洋发现计划南海钻探岩芯分析", "analysis of IODP South China Sea drilling cores")),
-    (("EU Agency for the Space Programme (Galileo)", "CZ", "government"), "space_ocean",
-     ("北斗与伽利略卫星导航系统兼容互操作", "BeiDou–Galileo compatibility and interoperability")),
-    (("Group on Earth Observations (GEO) Secretariat", "CH", "international_organization"), "climate_change",
-     ("全球综合地球观测系统气候数据共享", "climate data sharing in the Global Earth Observation System of Systems")),
+    Programme(("ITER Organization", "FR", "international_organization"), "energy_resources",
+              "ITER聚变堆包层模块研制", "ITER fusion blanket module development", ("asipp",)),
+    Programme(("Generation IV International Forum", "FR", "international_organization"), "energy_resources",
+              "第四代核能系统高温气冷堆关键技术", "key technologies of Generation IV very-high-temperature reactors",
+              ("tsinghua",)),
+    Programme(("CERN", "CH", "international_organization"), "new_materials_manufacturing",
+              "大型强子对撞机探测器关键部件研制", "key detector components for the Large Hadron Collider",
+              ("ihep", "tsinghua")),
+    Programme(("International Ocean Discovery Program (IODP)", "US", "international_organization"),
+              "space_ocean", "国际大洋发现计划南海钻探岩芯分析", "analysis of IODP South China Sea drilling cores",
+              ("tongji", "qdio")),
+    Programme(("EU Agency for the Space Programme (Galileo)", "CZ", "government"), "space_ocean",
+              "北斗与伽利略卫星导航系统兼容互操作", "BeiDou–Galileo compatibility and interoperability",
+              ("whu", "hit")),
+    Programme(("Group on Earth Observations (GEO) Secretariat", "CH", "international_organization"),
+              "climate_change", "全球综合地球观测系统气候数据共享",
+              "climate data sharing in the Global Earth Observation System of Systems", ("tsinghua", "nieer")),
 )
+
 
 # A bilateral project's title names the two countries: 中德…, Sino-German ….
 COUNTRY_PREFIX = {
@@ -380,86 +497,202 @@ COUNTRY_PREFIX = {
 # Fields where sensitive technology (plan: national security) is most often declared.
 SENSITIVE_FIELDS = ("information_networks", "space_ocean", "public_safety")
 
-# field -> research topics: (中文, English, reach). Reach "A" is frontier work with
-# advanced partners; "D" answers developing countries' needs with proven, affordable
-# technology (适用技术), as the S&T Partnership Programme does; "" suits anyone.
-TOPICS = {
-    "energy_resources": (
-        ("高效钙钛矿光伏电池", "high-efficiency perovskite solar cells", "A"),
-        ("大规模液流电池储能", "large-scale flow-battery energy storage", "A"),
-        ("可再生能源智能电网并网", "grid integration of renewables in smart grids", "A"),
-        ("页岩气高效开采", "efficient shale gas extraction", "A"),
-        ("离网光伏微电网", "off-grid solar micro-grids", "D"),
-        ("农村沼气综合利用", "integrated use of rural biogas", "D"),
-    ),
-    "new_materials_manufacturing": (
-        ("高温合金增材制造", "additive manufacturing of superalloys", "A"),
-        ("碳纤维复合材料", "carbon-fibre composites", "A"),
-        ("高速列车轻量化车体", "lightweight car bodies for high-speed trains", "A"),
-        ("精密数控机床", "precision CNC machine tools", "A"),
-        ("稀土永磁材料", "rare-earth permanent magnets", "A"),
-    ),
-    "information_networks": (
-        ("第六代移动通信关键技术", "key technologies for 6G mobile communication", "A"),
-        ("量子密钥分发网络", "quantum key distribution networks", "A"),
-        ("工业互联网安全", "industrial internet security", "A"),
-        ("多语种机器翻译", "multilingual machine translation", ""),
-        ("农村信息化服务平台", "rural information service platforms", "D"),
-    ),
-    "modern_agriculture": (
-        ("水稻分子设计育种", "molecular design breeding of rice", "A"),
-        ("热带作物病虫害绿色防控", "green control of tropical crop pests", ""),
-        ("节水灌溉与旱作农业", "water-saving irrigation and dryland farming", ""),
-        ("奶牛高效健康养殖", "efficient and healthy dairy farming", ""),
-        ("农产品冷链保鲜", "cold-chain preservation of farm produce", ""),
-    ),
-    "biology_health": (
-        ("肿瘤免疫治疗新靶点", "new targets for cancer immunotherapy", "A"),
-        ("干细胞与再生医学", "stem cells and regenerative medicine", "A"),
-        ("医学影像人工智能诊断", "AI diagnosis in medical imaging", "A"),
-        ("生物基化学品绿色合成", "green synthesis of bio-based chemicals", "A"),
-        ("传统医药资源保护与利用", "conservation and use of traditional medicine resources", "D"),
-        ("基层医疗卫生适宜技术", "appropriate technologies for primary health care", "D"),
-    ),
-    "ecology_environment": (
-        ("流域水污染综合治理", "integrated control of river-basin water pollution", ""),
-        ("荒漠化防治与生态修复", "desertification control and ecological restoration", ""),
-        ("大气细颗粒物来源解析", "source apportionment of fine particulate matter", "A"),
-        ("生物多样性监测", "biodiversity monitoring", ""),
-        ("城市固体废物资源化", "resource recovery from urban solid waste", ""),
-    ),
-    "space_ocean": (
-        ("深海探测装备", "deep-sea exploration equipment", "A"),
-        ("卫星导航增强系统", "satellite navigation augmentation", ""),
-        ("极地海冰遥感观测", "remote sensing of polar sea ice", "A"),
-        ("海洋防灾减灾遥感应用", "remote sensing for marine disaster reduction", ""),
-    ),
-    "public_safety": (
-        ("地震预警", "earthquake early warning", ""),
-        ("城市轨道交通安全监测", "safety monitoring of urban rail transit", "A"),
-        ("危险化学品泄漏应急处置", "emergency response to hazardous chemical leaks", "A"),
-        ("食品安全快速检测", "rapid food-safety testing", ""),
-        ("森林火灾监测预警", "forest fire monitoring and early warning", ""),
-    ),
-    "climate_change": (
-        ("碳捕集利用与封存", "carbon capture, utilisation and storage", "A"),
-        ("气候变化对山地冰川的影响", "climate-change impacts on mountain glaciers", ""),
-        ("区域气候模式与极端事件预估", "regional climate models and extreme-event projections", "A"),
-        ("农业温室气体减排", "greenhouse-gas mitigation in agriculture", ""),
-    ),
-    "food_security": (
-        ("耐旱玉米品种选育", "breeding of drought-tolerant maize", ""),
-        ("粮食产后减损", "post-harvest grain loss reduction", "D"),
-        ("杂交水稻高产栽培", "high-yield cultivation of hybrid rice", "D"),
-        ("盐碱地改良利用", "reclamation of saline-alkali land", ""),
-    ),
-    "major_diseases": (
-        ("疟疾防控与新药研发", "malaria control and drug discovery", "D"),
-        ("结核病快速诊断", "rapid diagnosis of tuberculosis", ""),
-        ("新发传染病疫苗", "vaccines against emerging infectious diseases", "A"),
-        ("艾滋病综合防治", "integrated HIV/AIDS prevention and treatment", ""),
-    ),
-}
+@dataclass(frozen=True)
+class Topic:
+    """A research topic: its field, its reach, the institutions that take it up (`by`), and,
+    where a field's counterparts are too broad a match, the counterparts that work on it.
+
+    Reach "A" is frontier work with advanced partners; "D" answers developing countries'
+    needs with proven, affordable technology (适用技术), as the S&T Partnership Programme
+    does; "" suits anyone.
+    """
+
+    field: str
+    name: str
+    name_en: str
+    reach: str
+    by: tuple[str, ...]
+    partners: tuple[str, ...] = ()  # Counterpart names; none: any of the mechanism's in the field
+
+
+def _topics(field_: str, *rows: tuple) -> tuple[Topic, ...]:
+    return tuple(Topic(field_, *row) for row in rows)
+
+
+GLACIER_PARTNERS = ("Al-Farabi Kazakh National University", "Central Asian Institute for Applied Geosciences",
+                    "National Academy of Sciences of Tajikistan", "University of Milan",
+                    "French National Centre for Scientific Research (CNRS)")
+
+TOPICS = (
+    *_topics("energy_resources",
+             ("高效钙钛矿光伏电池", "high-efficiency perovskite solar cells", "A",
+              ("jinglan", "dicp", "zju", "fraunhofer")),
+             ("大规模液流电池储能", "large-scale flow-battery energy storage", "A", ("dicp", "tsinghua")),
+             ("可再生能源智能电网并网", "grid integration of renewables in smart grids", "A",
+              ("tsinghua", "zju", "fraunhofer")),
+             ("氢燃料电池汽车动力系统", "fuel-cell vehicle powertrains", "A", ("tongji", "dicp", "tsinghua"),
+              ("University of Michigan", "Lawrence Berkeley National Laboratory", "Technical University of Munich",
+               "Politecnico di Milano", "Fraunhofer Institute for Solar Energy Systems ISE",
+               "Technical University of Denmark", "Skolkovo Institute of Science and Technology",
+               "Council for Scientific and Industrial Research (CSIR)", "University of São Paulo")),
+             ("离网光伏微电网", "off-grid solar micro-grids", "D", ("jinglan", "zju")),
+             ("农村沼气综合利用", "integrated use of rural biogas", "D", ("cau", "gxu"),
+              ("Council for Scientific and Industrial Research (CSIR)", "University of Nairobi",
+               "Ethiopian Institute of Agricultural Research", "Cairo University", "University of São Paulo",
+               "National Autonomous University of Mexico", "National Academy of Sciences of Tajikistan"))),
+    *_topics("new_materials_manufacturing",
+             ("高温合金增材制造", "additive manufacturing of superalloys", "A",
+              ("hit", "tsinghua", "taicang", "fraunhofer")),
+             ("碳纤维复合材料", "carbon-fibre composites", "A", ("yirui", "hit")),
+             ("高速列车轻量化车体", "lightweight car bodies for high-speed trains", "A", ("tongji", "yirui")),
+             ("精密数控机床", "precision CNC machine tools", "A", ("taicang", "hit", "tsinghua")),
+             ("工业机器人精密传动部件", "precision drive components for industrial robots", "A",
+              ("taicang", "hit")),
+             ("稀土永磁材料", "rare-earth permanent magnets", "A", ("zju", "hit")),
+             ("高性能功能涂层与薄膜", "high-performance functional coatings and films", "A", ("yirui", "tongji")),
+             ("含氟功能材料", "fluorinated functional materials", "A", ("sioc", "yirui"))),
+    *_topics("information_networks",
+             ("第六代移动通信关键技术", "key technologies for 6G mobile communication", "A",
+              ("huarui", "tsinghua", "zju", "fraunhofer")),
+             ("量子密钥分发网络", "quantum key distribution networks", "A", ("tsinghua", "huarui")),
+             ("工业互联网安全", "industrial internet security", "A", ("huarui", "hit", "fraunhofer")),
+             ("多语种机器翻译", "multilingual machine translation", "", ("hit", "tsinghua")),
+             ("遥感影像智能解译", "intelligent interpretation of remote-sensing imagery", "", ("whu", "zju")),
+             ("农村信息化服务平台", "rural information service platforms", "D", ("huarui", "zju"))),
+    *_topics("modern_agriculture",
+             ("水稻分子设计育种", "molecular design breeding of rice", "A", ("caas", "zju", "fenghe"),
+              ("International Rice Research Institute", "Kasetsart University",
+               "Indian Council of Agricultural Research", "Brazilian Agricultural Research Corporation (Embrapa)",
+               "Wageningen University & Research", "Purdue University")),
+             ("小麦高产优质品种选育", "breeding of high-yield, high-quality wheat", "", ("caas", "fenghe"),
+              ("Purdue University", "Technical University of Munich",
+               "Brazilian Agricultural Research Corporation (Embrapa)",
+               "National Institute of Agricultural Technology (INTA)", "Indian Council of Agricultural Research",
+               "Ethiopian Institute of Agricultural Research", "Al-Farabi Kazakh National University",
+               "Academy of Sciences of the Republic of Uzbekistan")),
+             ("热带作物病虫害绿色防控", "green control of tropical crop pests", "", ("gxu",),
+              ("Kasetsart University", "International Rice Research Institute", "Royal University of Agriculture",
+               "Brazilian Agricultural Research Corporation (Embrapa)", "Indian Council of Agricultural Research",
+               "University of Nairobi", "Obafemi Awolowo University",
+               "Ethiopian Institute of Agricultural Research")),
+             ("甘蔗良种繁育与机械化生产", "sugarcane seed multiplication and mechanised production", "", ("gxu",),
+              ("Kasetsart University", "Brazilian Agricultural Research Corporation (Embrapa)",
+               "University of São Paulo", "Indian Council of Agricultural Research")),
+             ("节水灌溉与旱作农业", "water-saving irrigation and dryland farming", "", ("cau", "egi")),
+             ("奶牛高效健康养殖", "efficient and healthy dairy farming", "", ("cau",),
+              ("Purdue University", "Wageningen University & Research", "Technical University of Munich",
+               "Brazilian Agricultural Research Corporation (Embrapa)",
+               "National Institute of Agricultural Technology (INTA)", "Indian Council of Agricultural Research",
+               "University of Nairobi", "Kasetsart University")),
+             ("海水健康养殖", "healthy mariculture", "", ("qdio",),
+              ("Wageningen University & Research", "Kasetsart University",
+               "Brazilian Agricultural Research Corporation (Embrapa)")),
+             ("农产品冷链保鲜", "cold-chain preservation of farm produce", "", ("cau", "zju"))),
+    *_topics("biology_health",
+             ("肿瘤免疫治疗新靶点", "new targets for cancer immunotherapy", "A", ("dongfang", "novakang", "fudan")),
+             ("单克隆抗体药物研发", "monoclonal antibody drug development", "A", ("novakang", "dongfang")),
+             ("创新药物分子设计与合成", "design and synthesis of innovative drug molecules", "A",
+              ("sioc", "dongfang")),
+             ("干细胞与再生医学", "stem cells and regenerative medicine", "A", ("fudan", "zju")),
+             ("医学影像人工智能诊断", "AI diagnosis in medical imaging", "A", ("zju", "fudan")),
+             ("生物基化学品绿色合成", "green synthesis of bio-based chemicals", "A", ("sioc",),
+              ("Technical University of Denmark", "Korea Advanced Institute of Science and Technology",
+               "Osaka University", "Korea Institute of Science and Technology", "Indian Institute of Science")),
+             ("传统医药资源保护与利用", "conservation and use of traditional medicine resources", "D",
+              ("xtbg", "dongfang")),
+             ("基层医疗卫生适宜技术", "appropriate technologies for primary health care", "D", ("fudan", "zju"))),
+    *_topics("ecology_environment",
+             ("流域水污染综合治理", "integrated control of river-basin water pollution", "",
+              ("tongji", "tsinghua", "zju")),
+             ("荒漠化防治与生态修复", "desertification control and ecological restoration", "", ("egi", "nieer"),
+              ("Al-Farabi Kazakh National University", "Academy of Sciences of the Republic of Uzbekistan",
+               "National Academy of Sciences of Tajikistan", "Cairo University",
+               "Mohammed VI Polytechnic University", "King Abdulaziz City for Science and Technology",
+               "Council for Scientific and Industrial Research (CSIR)", "University of Nairobi")),
+             ("大气细颗粒物来源解析", "source apportionment of fine particulate matter", "A",
+              ("tsinghua", "fudan", "cnrs")),
+             ("生物多样性监测", "biodiversity monitoring", "", ("fudan", "egi", "cnrs"),
+              ("French National Centre for Scientific Research (CNRS)", "Wageningen University & Research",
+               "The University of Tokyo", "University of Chile", "Al-Farabi Kazakh National University",
+               "Academy of Sciences of the Republic of Uzbekistan", "National Academy of Sciences of Tajikistan")),
+             ("热带森林生物多样性监测", "biodiversity monitoring in tropical forests", "", ("xtbg",),
+              ("National University of Singapore", "Vietnam Academy of Science and Technology",
+               "University of Malaya", "University of São Paulo", "National Autonomous University of Mexico",
+               "University of Nairobi")),
+             ("近海赤潮灾害监测与防控", "monitoring and control of coastal harmful algal blooms", "", ("qdio",),
+              ("The University of Tokyo", "National University of Singapore",
+               "Vietnam Academy of Science and Technology", "University of Chile")),
+             ("城市固体废物资源化", "resource recovery from urban solid waste", "", ("tongji", "tsinghua"))),
+    *_topics("space_ocean",
+             ("深海探测装备", "deep-sea exploration equipment", "A", ("qdio", "hit")),
+             ("海底科学观测网", "seafloor observatory networks", "A", ("tongji", "qdio")),
+             ("卫星导航增强系统", "satellite navigation augmentation", "", ("whu", "hit")),
+             ("极地海冰遥感观测", "remote sensing of polar sea ice", "A", ("whu", "cnrs"),
+              ("French National Centre for Scientific Research (CNRS)", "Delft University of Technology",
+               "Lomonosov Moscow State University")),
+             ("海洋防灾减灾遥感应用", "remote sensing for marine disaster reduction", "", ("qdio", "whu", "tongji"))),
+    *_topics("public_safety",
+             ("地震预警", "earthquake early warning", "", ("tongji", "hit"),
+              ("Tohoku University", "Central Asian Institute for Applied Geosciences",
+               "National Academy of Sciences of Tajikistan", "Academy of Sciences of the Republic of Uzbekistan",
+               "Bandung Institute of Technology", "Vietnam Academy of Science and Technology",
+               "Siberian Branch of the Russian Academy of Sciences", "Politecnico di Milano")),
+             ("城市轨道交通安全监测", "safety monitoring of urban rail transit", "A", ("tongji",),
+              ("Technical University of Munich", "Politecnico di Milano", "Delft University of Technology",
+               "Tohoku University", "Lomonosov Moscow State University", "National University of Singapore")),
+             ("重大基础设施结构健康监测", "structural health monitoring of major infrastructure", "A",
+              ("tongji", "hit")),
+             ("危险化学品泄漏应急处置", "emergency response to hazardous chemical leaks", "A", ("tsinghua",)),
+             ("食品安全快速检测", "rapid food-safety testing", "", ("cau",),
+              ("Technical University of Denmark", "Wageningen University & Research", "Kasetsart University",
+               "National University of Singapore")),
+             ("森林火灾遥感监测预警", "forest fire monitoring and early warning by remote sensing", "", ("whu",),
+              ("Siberian Branch of the Russian Academy of Sciences", "Bandung Institute of Technology"))),
+    *_topics("climate_change",
+             ("碳捕集利用与封存", "carbon capture, utilisation and storage", "A", ("dicp", "tsinghua"),
+              ("Lawrence Berkeley National Laboratory", "West Virginia University",
+               "King Abdulaziz City for Science and Technology", "Khalifa University")),
+             ("二氧化碳加氢制甲醇", "methanol from CO2 hydrogenation", "A", ("dicp",),
+              ("Fraunhofer Institute for Solar Energy Systems ISE", "Lawrence Berkeley National Laboratory",
+               "King Abdulaziz City for Science and Technology", "Khalifa University")),
+             ("气候变化对山地冰川的影响", "climate-change impacts on mountain glaciers", "", ("nieer", "egi"),
+              GLACIER_PARTNERS),
+             ("冰川融水与干旱区水资源", "glacier meltwater and water resources in arid regions", "", ("egi", "nieer"),
+              GLACIER_PARTNERS),
+             ("区域气候模式与极端事件预估", "regional climate models and extreme-event projections", "A",
+              ("tsinghua", "cnrs"),
+              ("French National Centre for Scientific Research (CNRS)", "Lawrence Berkeley National Laboratory")),
+             ("农业温室气体减排", "greenhouse-gas mitigation in agriculture", "", ("cau",),
+              ("Wageningen University & Research", "Purdue University", "University of Milan",
+               "Mohammed VI Polytechnic University")),
+             ("城市低碳转型与气候适应规划", "urban low-carbon transition and climate adaptation planning", "",
+              ("tongji", "tsinghua"),
+              ("University of Michigan", "Delft University of Technology", "Politecnico di Milano",
+               "Khalifa University"))),
+    *_topics("food_security",
+             ("耐旱玉米品种选育", "breeding of drought-tolerant maize", "", ("cau", "caas", "fenghe"),
+              ("Brazilian Agricultural Research Corporation (Embrapa)",
+               "National Institute of Agricultural Technology (INTA)", "Indian Council of Agricultural Research",
+               "Ethiopian Institute of Agricultural Research", "Obafemi Awolowo University",
+               "University of Nairobi", "Kasetsart University", "University of Milan", "Cairo University")),
+             ("粮食产后减损", "post-harvest grain loss reduction", "D", ("cau",)),
+             ("杂交水稻高产栽培", "high-yield cultivation of hybrid rice", "D", ("gxu", "caas"),
+              ("International Rice Research Institute", "Kasetsart University", "Royal University of Agriculture",
+               "Indian Council of Agricultural Research", "Obafemi Awolowo University", "Cairo University",
+               "Brazilian Agricultural Research Corporation (Embrapa)")),
+             ("盐碱地改良利用", "reclamation of saline-alkali land", "", ("cau", "egi"),
+              ("Wageningen University & Research", "Cairo University", "Mohammed VI Polytechnic University",
+               "Indian Council of Agricultural Research", "International Rice Research Institute",
+               "Ethiopian Institute of Agricultural Research"))),
+    *_topics("major_diseases",
+             ("疟疾防控与新药研发", "malaria control and drug discovery", "D", ("sioc", "dongfang")),
+             ("结核病快速诊断", "rapid diagnosis of tuberculosis", "", ("fudan", "zju")),
+             ("新发传染病疫苗", "vaccines against emerging infectious diseases", "A",
+              ("zju", "novakang", "fudan", "dongfang")),
+             ("艾滋病综合防治", "integrated HIV/AIDS prevention and treatment", "", ("fudan", "zju"))),
+)
+
+Subject = Topic | Programme  # what an application is about
 
 COOPERATION = {  # cooperation type -> (title suffix, English phrase, what the summary calls it)
     "joint_rnd": ("联合研究", "joint research on", "联合研发"),
@@ -665,6 +898,7 @@ class World:
     recommenders: dict[str, Actor] = field(default_factory=dict)
     cycles: dict[object, Iterator] = field(default_factory=dict)
     titles: set[str] = field(default_factory=set)
+    filed: set[tuple[str, str]] = field(default_factory=set)  # (institution or mechanism, topic) so far
 
     def next_of(self, key: object, items) -> object:
         """Deal `items` round-robin in a shuffled order, so every one of them gets used."""
@@ -673,6 +907,15 @@ class World:
             self.rng.shuffle(items)
             self.cycles[key] = itertools.cycle(items)
         return next(self.cycles[key])
+
+    def next_fit(self, key: object, items, fits: Callable[[object], bool]) -> object:
+        """The next of `items` dealt round-robin (as `next_of`) that `fits`; one of them must."""
+        items = list(items)
+        for _ in items:
+            item = self.next_of(key, items)
+            if fits(item):
+                return item
+        raise ValueError(f"nothing fits for {key!r}")
 
     def person(self) -> str:
         return self.rng.choice(SURNAMES) + self.rng.choice(GIVEN_NAMES)
@@ -701,6 +944,7 @@ class Draft:
     partners: list[dict]
     central: int
     duration_months: int
+    subject: Topic | Programme
 
 
 @dataclass
@@ -864,16 +1108,27 @@ def _lifecycle_step(step: Callable[[Cast, int], None]) -> Callable[[Job], None]:
 
 
 def _compose(world: World, spec: Spec) -> tuple[Draft, dict, str]:
-    """Choose who files what with whom, through which body: the draft's data and its body's key."""
+    """Choose who files what with whom, through which body: the draft's data and its body's key.
+
+    The institution comes first, then a mechanism and a topic it works on (TOPICS' `by`),
+    then counterparts of that mechanism who work on the topic."""
     rng = world.rng
     call = next(c for c in CALLS if c.key == spec.call)
-    org = _applicant_org(world, spec)
-    mechanism = _mechanism(world, call, org)
     sensitive_kind = spec.who == "foreign_sensitive"
+    org = _applicant_org(world, spec, call)
+    # An institution files each topic once while it has others left, and with a mechanism nobody has yet
+    # taken it to while there are others: few repeated titles, and no phase II of another's project.
+    options = _options(call, org, sensitive_kind)
+    options = [o for o in options if (org, o[1].name) not in world.filed] or options
+    options = [o for o in options if (o[0].key, o[1].name) not in world.filed] or options
+    mechanism = world.next_fit(("mechanism", call.key), MECHANISMS, lambda m: any(o[0] is m for o in options))
     kind = _cooperation_type(rng, call, mechanism)
-    field_, topic, partners = _subject(world, call, mechanism, kind, org, sensitive_kind)
+    subject, kind = _subject(world, options, mechanism, kind, org)
+    field_ = subject.field
+    world.filed |= {(org, subject.name), (mechanism.key, subject.name)}
+    partners = [*_counterparts(world, mechanism, subject, org), *_domestic(world, org, subject)]
     body = _route(world, spec, org, mechanism, field_, partners)
-    title, title_en = _titles(world, mechanism, partners, topic, kind)
+    title, title_en = _titles(world, mechanism, partners, subject, kind)
     central = rng.randrange(50, call.max_central // 10_000 + 1) * 10_000
     duration = rng.choice((18, 24)) if call.key == "C" else rng.choice((24, 36, 36, 48))
     foreign = ORGS[org].kind in ("foreign_invested_enterprise", "foreign_institution")
@@ -882,61 +1137,95 @@ def _compose(world: World, spec: Spec) -> tuple[Draft, dict, str]:
     channel = _body_spec(body).channel
     data = {
         "call_id": world.calls[call.key], "title": title, "title_en": title_en,
-        "summary": _summary(org, mechanism, partners, topic, kind, experts, young),
+        "summary": _summary(org, mechanism, partners, subject, kind, experts, young),
         "field": field_, "cooperation_type": kind, "channel": channel,
-        "body_id": world.bodies[body], "base_id": _base(world, org, mechanism),
+        "body_id": world.bodies[body], "base_id": _base(world, org, mechanism, field_),
         "partners": partners, "budget": _budget(rng, call, central, channel, ORGS[org].kind),
         "duration_months": duration, "sensitive_technology": sensitive,
         "foreign_experts": experts, "young_researchers": young,
     }
-    return Draft(spec, call, org, partners, central, duration), data, body
+    return Draft(spec, call, org, partners, central, duration, subject), data, body
 
 
-def _applicant_org(world: World, spec: Spec) -> str:
+def _applicant_org(world: World, spec: Spec, call: CallSpec) -> str:
+    """The demo institution, one the demo body routes, a foreign applicant, or any other: always one
+    that works in a field the call is open to, with counterparts to work with."""
+    def fits(org: str) -> bool:
+        return bool(_options(call, org, spec.who == "foreign_sensitive"))
+
     if spec.who in ("applicant", "both"):
+        assert fits(DEMO_INSTITUTION), f"the demo institution has nothing to file in call {call.key}"
         return DEMO_INSTITUTION
     if spec.who == "body":  # the demo body is a provincial department: it routes its province's institutions
         province = ORGS[DEMO_INSTITUTION].province
         local = [o.key for o in INSTITUTIONS if o.province == province and o.key != DEMO_INSTITUTION]
-        return world.next_of("local", local)
+        return world.next_fit("local", local, fits)
     if spec.who == "foreign_sensitive":
-        return world.next_of("foreign", [o.key for o in INSTITUTIONS
-                                         if o.kind in ("foreign_invested_enterprise", "foreign_institution")])
-    return world.next_of("orgs", [o.key for o in INSTITUTIONS if o.applies and o.key != DEMO_INSTITUTION])
+        return world.next_fit("foreign", [o.key for o in INSTITUTIONS
+                                          if o.kind in ("foreign_invested_enterprise", "foreign_institution")],
+                              fits)
+    return world.next_fit("orgs", [o.key for o in INSTITUTIONS if o.applies and o.key != DEMO_INSTITUTION], fits)
 
 
-def _mechanism(world: World, call: CallSpec, org: str) -> Mechanism:
-    """A mechanism with counterparts in the call's fields (developing countries for the partnership call);
-    a foreign applicant's is its home country's, where the call allows."""
-    eligible = [m for m in MECHANISMS
-                if (not call.partnership or m.developing)
-                and (not call.fields or not m.fields or set(call.fields) & set(m.fields))]
-    home = [m for m in eligible if any(country == ORGS[org].home for _, country, _ in m.partners)]
-    return home[0] if home else world.next_of(("mechanism", call.key), eligible)
 
-
-def _subject(world: World, call: CallSpec, mechanism: Mechanism, kind: str, org: str,
-             sensitive: bool) -> tuple[str, tuple, list[dict]]:
-    """Field, topic and partners: a big-science programme's own, or drawn from the mechanism's."""
+def _options(call: CallSpec, org: str, sensitive: bool) -> list[tuple[Mechanism, Subject]]:
+    """What `org` can file in `call`: (mechanism, topic or programme) pairs where the institution works on
+    the topic, the call takes its field, and the mechanism has counterparts who work on it too. A foreign
+    applicant's are with its home country's counterparts."""
     def allowed(field_: str) -> bool:
         return (not call.fields or field_ in call.fields) and (not sensitive or field_ in SENSITIVE_FIELDS)
 
+    home = ORGS[org].home
+    options: list[tuple[Mechanism, Subject]] = []
+    for mechanism in MECHANISMS:
+        if call.partnership and not mechanism.developing:
+            continue
+        if mechanism.key == "big_science":
+            if not home:  # a foreign applicant works with its home country, not a programme
+                options += [(mechanism, p) for p in PROGRAMMES if org in p.by and allowed(p.field)]
+            continue
+        reach = {"", "D"} if call.partnership else {"", "D", "A"} if mechanism.developing else {"", "A"}
+        for topic in TOPICS:
+            if (org in topic.by and allowed(topic.field) and topic.reach in reach
+                    and (not mechanism.fields or topic.field in mechanism.fields)):
+                fitting = _fitting(mechanism, topic)
+                if fitting and (not home or any(p.country == home for p in fitting)):
+                    options.append((mechanism, topic))
+    return options
+
+
+def _fitting(mechanism: Mechanism, topic: Topic) -> list[Counterpart]:
+    """The mechanism's counterparts who work on the topic: those it names, or else those in its field."""
+    if topic.partners:
+        return [p for p in mechanism.partners if p.name in topic.partners]
+    return [p for p in mechanism.partners if topic.field in p.fields]
+
+
+def _subject(world: World, options: list[tuple[Mechanism, Subject]], mechanism: Mechanism, kind: str,
+             org: str) -> tuple[Subject, str]:
+    """The topic (or programme) of the application, and its cooperation type: a developing country's
+    frontier topic is joint research, not a partnership demonstration."""
+    subjects = [s for m, s in options if m is mechanism]
     if mechanism.key == "big_science":
-        partner, field_, topic = world.next_of(("programme", call.key), [p for p in PROGRAMMES if allowed(p[1])])
-        return field_, topic, [_partner(*partner), *_domestic(world, org)]
+        return world.next_fit(("programme", org), PROGRAMMES, lambda p: p in subjects), kind
+    if not any(t.reach in _reach(kind, mechanism) for t in subjects):
+        kind = "joint_rnd"
     reach = _reach(kind, mechanism)
-    topics = {f: [t for t in TOPICS[f] if t[2] in reach] for f in TOPICS}
-    fields = [f for f in TOPICS if allowed(f) and topics[f]]
-    # The mechanism's own fields where it has any in the call; a foreign applicant's may not.
-    fields = [f for f in fields if f in mechanism.fields] or fields
-    field_ = world.rng.choice(fields)
-    topic = world.next_of((field_, *sorted(reach)), topics[field_])
+    return world.next_fit(("topic", org), TOPICS, lambda t: t in subjects and t.reach in reach), kind
+
+
+def _counterparts(world: World, mechanism: Mechanism, subject: Subject, org: str) -> list[dict]:
+    """A big-science programme's own counterpart, or one to three of the mechanism's who work on the topic;
+    a foreign applicant's include one from its home country."""
+    if isinstance(subject, Programme):
+        return [_partner(*subject.counterpart)]
+    fitting = _fitting(mechanism, subject)
     count = world.rng.choice((1, 1, 2, 3 if mechanism.developing else 2))
-    foreign = world.rng.sample(mechanism.partners, min(count, len(mechanism.partners)))
-    home = [p for p in mechanism.partners if p[1] == ORGS[org].home]
-    if home and not any(p in home for p in foreign):  # a foreign applicant works with its home country
-        foreign[0] = world.rng.choice(home)
-    return field_, topic, [*(_partner(*p) for p in foreign), *_domestic(world, org)]
+    chosen = world.rng.sample(fitting, min(count, len(fitting)))
+    home = [p for p in fitting if p.country == ORGS[org].home]
+    if home and not any(p in home for p in chosen):
+        chosen[0] = world.rng.choice(home)
+    return [_partner(p.name, p.country, p.kind) for p in chosen]
 
 
 def _reach(kind: str, mechanism: Mechanism) -> set[str]:
@@ -952,12 +1241,14 @@ def _partner(name: str, country: str, kind: str) -> dict:
     return {"name": name, "country": country, "kind": kind}
 
 
-def _domestic(world: World, org: str) -> list[dict]:
-    """Now and then a domestic university or institute joins the consortium (产学研结合)."""
+def _domestic(world: World, org: str, subject: Subject) -> list[dict]:
+    """Now and then a domestic university or institute on the same topic joins the consortium (产学研结合)."""
     if world.rng.random() >= 0.35:
         return []
-    other = world.rng.choice([o for o in INSTITUTIONS
-                              if o.applies and o.key != org and o.kind in ("university", "institute")])
+    others = [ORGS[o] for o in subject.by if o != org and ORGS[o].kind in ("university", "institute")]
+    if not others:
+        return []
+    other = world.rng.choice(others)
     return [_partner(other.name, "CN", other.kind)]
 
 
@@ -997,7 +1288,7 @@ def _cooperation_type(rng: random.Random, call: CallSpec, mechanism: Mechanism) 
                        "base_construction"))
 
 
-def _titles(world: World, mechanism: Mechanism, partners: list[dict], topic: tuple, kind: str) -> tuple[str, str]:
+def _titles(world: World, mechanism: Mechanism, partners: list[dict], topic: Subject, kind: str) -> tuple[str, str]:
     """中德…联合研究 / Sino-German joint research on …; a repeated title becomes the project's next phase."""
     countries = {p["country"] for p in partners if p["country"] != "CN"}
     if len(countries) == 1 and mechanism.key != "big_science":
@@ -1005,8 +1296,8 @@ def _titles(world: World, mechanism: Mechanism, partners: list[dict], topic: tup
     else:
         prefix, prefix_en = mechanism.prefix, mechanism.prefix_en
     suffix, phrase_en, _ = COOPERATION[kind]
-    title = f"{prefix}{topic[0]}{suffix}".replace("技术技术", "技术")  # …关键技术 + 技术引进…
-    title_en = f"{prefix_en} {phrase_en} {topic[1]}"
+    title = f"{prefix}{topic.name}{suffix}".replace("技术技术", "技术")  # …关键技术 + 技术引进…
+    title_en = f"{prefix_en} {phrase_en} {topic.name_en}"
     for phase, phase_en in (("", ""), ("（二期）", " (phase II)"), ("（三期）", " (phase III)")):
         if title + phase not in world.titles:
             break
@@ -1014,17 +1305,21 @@ def _titles(world: World, mechanism: Mechanism, partners: list[dict], topic: tup
     return title + phase, title_en + phase_en
 
 
-def _summary(org: str, mechanism: Mechanism, partners: list[dict], topic: tuple, kind: str,
+def _summary(org: str, mechanism: Mechanism, partners: list[dict], topic: Subject, kind: str,
              experts: int, young: int) -> str:
     names = "、".join(p["name"] for p in partners)
-    return (f"依托{mechanism.name}，{ORGS[org].name}联合{names}，围绕{topic[0]}开展"
+    return (f"依托{mechanism.name}，{ORGS[org].name}联合{names}，围绕{topic.name}开展"
             f"{COOPERATION[kind][2]}。项目拟邀请外方专家{experts}人次来华工作，培养青年科研人员{young}名，"
             "形成具有自主知识产权的技术成果，并在国内示范推广，促进国际科技合作成果转化。")
 
 
-def _base(world: World, org: str, mechanism: Mechanism) -> int | None:
-    """A base the applicant hosts or that serves the mechanism, for most applications that have one."""
-    candidates = [b.key for b in BASES if b.host == org or (b.host is None and b.mechanism == mechanism.key)]
+def _base(world: World, org: str, mechanism: Mechanism, field_: str) -> int | None:
+    """A base in the field that the applicant hosts or that serves the mechanism (a hosted base of a
+    mechanism serves only that one), for most applications that have one."""
+    candidates = [b.key for b in BASES
+                  if (not b.fields or field_ in b.fields)
+                  and (b.mechanism == mechanism.key if b.host != org else b.mechanism in (None, mechanism.key))
+                  and (b.host in (None, org))]
     if not candidates or world.rng.random() < 0.3:
         return None
     return world.bases[world.rng.choice(candidates)]
