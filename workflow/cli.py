@@ -16,8 +16,10 @@ def _app() -> Flask:
     if ctx.obj is None:
         # A command's follow-ups run before it exits; `serve` hands them to a background thread.
         ctx.obj = create_app({"FOLLOW_UPS": "inline"})
-        ctx.with_resource(ctx.obj.app_context())
+        # Closed in reverse: the app context (and the session it holds) first, then the engine's pool,
+        # so no connection is left open to the garbage collector.
         ctx.call_on_close(ctx.obj.extensions["fundflow.engine"].dispose)
+        ctx.with_resource(ctx.obj.app_context())
     return ctx.obj
 
 
