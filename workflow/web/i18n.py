@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from flask import has_request_context, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -71,19 +71,37 @@ def money(yuan: int | None) -> str:
     return f"¥{yuan:,}"
 
 
+BEIJING = dt.timezone(dt.timedelta(hours=8))  # China keeps no daylight saving time
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def date(value: dt.date | dt.datetime | None) -> str:
+    """2026年12月1日 / 1 Dec 2026, a moment taken as its day in Beijing.
+
+    Babel's long Chinese and "d MMM y" English patterns, written out: a list page
+    formats dozens of dates, and Babel's formatter costs more than the row around it.
+    """
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        value = value.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
-    return format_date(value, "long") if is_zh() else format_date(value, "d MMM y")
+        value = _beijing(value).date()
+    if is_zh():
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"
 
 
 def datetime(value: dt.datetime | None) -> str:
     """In Beijing time: 2026年12月1日 17:05 / 1 Dec 2026, 17:05."""
     if value is None:
         return ""
-    return format_datetime(value, "y年M月d日 HH:mm" if is_zh() else "d MMM y, HH:mm")
+    local = _beijing(value)
+    return f"{date(local)} {local:%H:%M}" if is_zh() else f"{date(local)}, {local:%H:%M}"
+
+
+def _beijing(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:  # fundflow stores UTC
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(BEIJING)
 
 
 def country_name(code: str | None) -> str:
