@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import db
-from ..errors import InvalidInput, NotAuthenticated, NotFound, NotPermitted, TooManyAttempts
+from ..errors import N_, InvalidInput, NotAuthenticated, NotFound, NotPermitted, TooManyAttempts
 from ..models import ROLES, ApiToken, Body, Institution, SignInFailure, User, utcnow
 from ..permissions import Actor
 
@@ -52,6 +52,8 @@ def update_user(user_id: int, changes: dict) -> User:
         # Checked before the row changes: a query with a dangling id pending would autoflush it (a 500).
         after = {key: changes.get(key, getattr(user, key)) for key in ("role", "institution_id", "body_id")}
         _check_affiliation(s, after["role"], after["institution_id"], after["body_id"])
+        if user.role == "admin" and user.active and (after["role"] != "admin" or changes.get("active") is False):
+            _keep_an_admin(s, user, "role" if after["role"] != "admin" else "active")
         for key in ("role", "institution_id", "body_id", "name", "active"):
             if key in changes:
                 setattr(user, key, changes[key])
@@ -61,6 +63,18 @@ def update_user(user_id: int, changes: dict) -> User:
                                                           ApiToken.revoked_at.is_(None))):
                 token.revoked_at = now
     return user
+
+
+def _keep_an_admin(s, user: User, field: str) -> None:
+    """Refuse to leave the fund without an active administrator (nobody could then manage users)."""
+    # The other active admins' rows are locked: two admins demoting each other at once cannot both win.
+    others = s.scalars(select(User.id).where(User.role == "admin", User.active.is_(True), User.id != user.id)
+                       .with_for_update()).all()
+    if not others:
+        raise InvalidInput("the last active administrator cannot be deactivated or given another role",
+                           {field: ["the last active administrator"]},
+                           template=N_("The last active administrator cannot be deactivated or given another "
+                                       "role. Make another user an administrator first."))
 
 
 def _check_affiliation(s, role: str, institution_id: int | None, body_id: int | None) -> None:

@@ -44,6 +44,7 @@ SERVICE_MESSAGES = (
     N_("approved amount exceeds the central funds requested"),
     N_("every milestone must be accepted before close-out"),
     N_("the request is not valid"),
+    N_("the last active administrator"),
 )
 
 
