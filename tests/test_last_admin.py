@@ -39,3 +39,33 @@ def test_the_admin_page_says_why_at_the_field_and_changes_nothing(factory, pages
     html = response.get_data(as_text=True)
     assert "不能停用最后一位在用的系统管理员" in html and "最后一位在用的系统管理员" in html
     assert _admin_row(factory, admin.id) == ("admin", True)
+
+
+def test_two_admins_stepping_down_at_once_leave_one_on_postgresql(pg_app):
+    """Each deactivates the other and themselves at the same moment: one admin always remains."""
+    import threading
+
+    from workflow.services import accounts
+
+    from .factories import Factory
+
+    factory = Factory(pg_app)
+    first, second = factory.user("admin"), factory.user("admin")
+    barrier, outcomes = threading.Barrier(2), []
+
+    def step_down(user_id):
+        with pg_app.app_context():
+            barrier.wait()
+            try:
+                accounts.update_user(user_id, {"active": False})
+                outcomes.append("done")
+            except Exception as err:  # the refusal is expected for one of them, and nothing else
+                outcomes.append(type(err).__name__)
+
+    threads = [threading.Thread(target=step_down, args=(u.id,)) for u in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["InvalidInput", "done"]
+    assert sum(_admin_row(factory, u.id)[1] for u in (first, second)) == 1

@@ -67,10 +67,11 @@ def update_user(user_id: int, changes: dict) -> User:
 
 def _keep_an_admin(s, user: User, field: str) -> None:
     """Refuse to leave the fund without an active administrator (nobody could then manage users)."""
-    # The other active admins' rows are locked: two admins demoting each other at once cannot both win.
-    others = s.scalars(select(User.id).where(User.role == "admin", User.active.is_(True), User.id != user.id)
-                       .with_for_update()).all()
-    if not others:
+    # Every active admin's row is locked, in id order: of two admins stepping down at once, the second
+    # waits, then sees the first gone (and no two transactions lock in opposite orders).
+    admins = s.scalars(select(User.id).where(User.role == "admin", User.active.is_(True))
+                       .order_by(User.id).with_for_update()).all()
+    if not [i for i in admins if i != user.id]:
         raise InvalidInput("the last active administrator cannot be deactivated or given another role",
                            {field: ["the last active administrator"]},
                            template=N_("The last active administrator cannot be deactivated or given another "
