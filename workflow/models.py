@@ -17,8 +17,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, backref, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 
@@ -102,6 +103,15 @@ ATTACHMENT_KINDS = (
 )
 RECOMMENDATIONS = ("fund", "fund_with_changes", "do_not_fund")
 CHANGE_KINDS = ("extension", "budget_reallocation", "partner_change", "pi_change")
+MILESTONE_KINDS = (
+    "joint_research_output",
+    "personnel_exchange",
+    "technology_transfer",
+    "foreign_experts_engaged",
+    "annual_report",
+    "mid_term_report",
+)
+LANGUAGES = ("zh", "en", "ru", "fr", "de", "es", "ja", "ko", "ar", "pt")
 OUTCOME_KEYS = (
     "papers",
     "patents",
@@ -206,11 +216,70 @@ class Call(Base):
     min_matching_ratio: Mapped[float] = mapped_column(Float, default=0.0)
     max_central_per_project: Mapped[int | None] = mapped_column(Money)
     grace_days: Mapped[int] = mapped_column(Integer, default=30)
+    # Reviews whose scores spread wider than this (points on 0-100) are flagged as disagreeing.
+    disagreement_spread: Mapped[float] = mapped_column(Float, default=20.0)
+    guide: Mapped[str | None] = mapped_column(Text)  # the call's guide (申报指南), published with it
+    guide_en: Mapped[str | None] = mapped_column(Text)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+    rubrics: Mapped[list[Rubric]] = relationship(back_populates="call", order_by="Rubric.version")
+
+    @property
+    def rubric(self) -> Rubric | None:
+        """The call's current rubric: its newest version."""
+        return self.rubrics[-1] if self.rubrics else None
+
     def is_open(self, now: dt.datetime) -> bool:
         return not self.retired and self.opens_at <= now < self.closes_at
+
+
+class Rubric(Base):
+    """One version of a call's scoring rubric; a review keeps the version it started under."""
+
+    __tablename__ = "rubrics"
+    __table_args__ = (UniqueConstraint("call_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    # [{key, label, label_en, weight, min, max}]; weights sum to 1
+    criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="rubrics")
+
+
+class ExpertProfile(Base):
+    """A reviewer's entry in the pool (全球高端科技人才信息数据库); their institution is the user's."""
+
+    __tablename__ = "expert_profiles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    fields: Mapped[list[str]] = mapped_column(JSON, default=list)  # codes of FIELDS
+    country: Mapped[str] = mapped_column(String(2), default="CN")
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)  # codes of LANGUAGES
+    title: Mapped[str | None] = mapped_column(String(200))  # professional title, e.g. 研究员
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # in the pool; the account may stay active
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(backref="expert_profile")
+
+
+class ConflictDeclaration(Base):
+    """A conflict an expert declared: with one application, or with an institution (kept three years)."""
+
+    __tablename__ = "conflict_declarations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    declared_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Application(Base):
@@ -297,8 +366,11 @@ class Partner(Base):
     name: Mapped[str] = mapped_column(String(300))
     country: Mapped[str] = mapped_column(String(2), index=True)
     kind: Mapped[str] = mapped_column(String(40))
+    # The registry institution this partner is, where one matches: conflicts are checked by id.
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
 
     application: Mapped[Application] = relationship(back_populates="partners")
+    institution: Mapped[Institution | None] = relationship()
 
 
 class Attachment(Base):
@@ -312,6 +384,7 @@ class Attachment(Base):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id"), index=True)  # evidence of a report
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     application: Mapped[Application] = relationship(back_populates="attachments")
@@ -335,6 +408,10 @@ class Review(Base):
     opinion: Mapped[str | None] = mapped_column(Text)
     recommendation: Mapped[str | None] = mapped_column(String(30))
     decline_reason: Mapped[str | None] = mapped_column(Text)
+    rubric_id: Mapped[int | None] = mapped_column(ForeignKey("rubrics.id"))  # the version it is scored against
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {criterion key: score}
+    declared_at: Mapped[dt.datetime | None]  # when the expert declared no conflict
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))  # a declined or overdue one
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[dt.datetime | None]
 
@@ -342,6 +419,7 @@ class Review(Base):
 
     application: Mapped[Application] = relationship(back_populates="reviews")
     reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
+    rubric: Mapped[Rubric | None] = relationship()
 
 
 class Milestone(Base):
@@ -354,23 +432,51 @@ class Milestone(Base):
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
     seq: Mapped[int]
     title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(40), default="joint_research_output")  # one of MILESTONE_KINDS
+    evidence: Mapped[str | None] = mapped_column(Text)  # the evidence the agreement expects
     due_date: Mapped[dt.date] = mapped_column(Date, index=True)
     state: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     workflow_version: Mapped[int] = mapped_column(Integer)
     report: Mapped[str | None] = mapped_column(Text)
     reported_at: Mapped[dt.datetime | None]
+    return_reason: Mapped[str | None] = mapped_column(Text)  # the officer's, shown to the applicant
+    accepted_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
 
     application: Mapped[Application] = relationship(back_populates="milestones")
+    evidence_files: Mapped[list[Attachment]] = relationship(order_by="Attachment.id", viewonly=True)
+
+
+class Agreement(Base):
+    """The signed project agreement (任务书) and the international cooperation agreement it rests on."""
+
+    __tablename__ = "agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    signed_attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))  # the 任务书
+    title: Mapped[str] = mapped_column(String(300))  # of the international cooperation agreement
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    partners: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{name, country}]
+    commitments_domestic: Mapped[str] = mapped_column(Text, default="")
+    commitments_foreign: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    application: Mapped[Application] = relationship(backref=backref("agreement", uselist=False))
 
 
 class ChangeRequest(Base):
     """A request to change a running project, decided by an officer."""
 
     __tablename__ = "change_requests"
+    # At most one open request per kind per project, held by the database on every backend.
+    __table_args__ = (Index("uq_change_requests_open", "application_id", "kind", unique=True,
+                            sqlite_where=text("state = 'submitted'"), postgresql_where=text("state = 'submitted'")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
