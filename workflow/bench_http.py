@@ -1,0 +1,165 @@
+"""Benchmark: transitions over HTTP under concurrent clients, against gunicorn, beside the in-process engine.
+
+One run, one fresh database (a SQLite file, or a schema of its own on the PostgreSQL server of
+`--database-url`). Each client owns one application driven to `in_progress` through the engine and
+alternates `suspend` (with a reason) and `resume` as an officer, over keep-alive HTTP to a gunicorn
+with several workers; the same transitions are first timed in this process through
+`services.transitions.fire`, single-threaded, as the peer figure. Answers other than 200 are
+counted as errors (the clients never contend, so not even a 409 is expected). The chain is verified
+at the end.
+"""
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from flask import current_app
+
+from . import outbox
+from .bench import PASSWORD, SUSPEND_REASON, Progress, _percentile, _prepare, _verify, scratch_app
+from .services import accounts
+from .services.transitions import fire
+
+WORKERS = 4
+THREADS = 8  # per gunicorn worker: the clients' requests mostly wait on the database
+
+
+def run(database_url: str | None, n: int, clients: int, progress: Progress) -> Iterator[tuple[str, Any]]:
+    if n < clients:
+        raise ValueError("need at least one transition per client")
+    with scratch_app(database_url) as app:
+        officer, app_ids = _prepare(clients, progress)
+        drainer = outbox.background(app)
+        drainer.wait_idle(timeout=600)
+        yield "http_clients", clients
+        yield "http_gunicorn_workers", WORKERS
+        with drainer.paused():
+            yield "engine_in_process_per_s", _in_process(officer, app_ids, min(n, 1000), progress)
+        token = accounts.issue_token(officer.email, PASSWORD)
+        with _gunicorn(app.config["DATABASE_URL"], app.config["DATA_DIR"]) as port:
+            latencies, codes, seconds = _clients(port, token, app_ids, n, progress)
+        ok = sum(1 for c in codes if c == 200)
+        yield "http_per_s", round(ok / seconds, 1)
+        yield "http_p50_ms", round(_percentile(latencies, 50) * 1000, 2)
+        yield "http_p99_ms", round(_percentile(latencies, 99) * 1000, 2)
+        yield "http_errors", len(codes) - ok
+        yield from _verify(progress)
+
+
+def _in_process(officer, app_ids: list[int], n: int, progress: Progress) -> float:
+    states = {app_id: "in_progress" for app_id in app_ids}
+    turn = itertools.cycle(app_ids)
+    with progress("in-process engine", n) as bar:
+        start = time.perf_counter()
+        for _ in range(n):
+            app_id = next(turn)
+            suspend = states[app_id] == "in_progress"
+            states[app_id] = fire(officer, "application", app_id, "suspend" if suspend else "resume",
+                                  comment=SUSPEND_REASON if suspend else None).state
+            bar.update(1)
+        return round(n / (time.perf_counter() - start), 1)
+
+
+class _gunicorn:
+    """gunicorn serving the benchmark's database, on a free port, for the length of a `with`."""
+
+    def __init__(self, database_url: str, data_dir: str):
+        self.port = _free_port()
+        self.env = {**os.environ, "FUNDFLOW_DATABASE_URL": database_url, "FUNDFLOW_DATA_DIR": data_dir,
+                    "FUNDFLOW_SECRET_KEY": current_app.config["SECRET_KEY"], "FUNDFLOW_REDIS_URL": ""}
+        self.log = Path(data_dir) / "gunicorn.log"
+
+    def __enter__(self) -> int:
+        binary = Path(sys.executable).with_name("gunicorn")
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [str(binary), "-w", str(WORKERS), "--threads", str(THREADS), "-b", f"127.0.0.1:{self.port}",
+                 "workflow:create_app()"], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(self.log.read_text(errors="replace")[-2000:])
+            if _status(self.port, "GET", "/readyz") == 200:
+                return self.port
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not become ready")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _status(port: int, method: str, path: str) -> int | None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
+def _clients(port: int, token: str, app_ids: list[int], n: int,
+             progress: Progress) -> tuple[list[float], list[int], float]:
+    per_client = n // len(app_ids)
+    latencies: list[float] = []
+    codes: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(app_ids) + 1)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def client(app_id: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine_lat, mine_codes, suspended = [], [], False
+        start.wait()
+        try:
+            for _ in range(per_client):
+                trigger = "resume" if suspended else "suspend"
+                body = json.dumps({} if suspended else {"comment": SUSPEND_REASON})
+                t0 = time.perf_counter()
+                connection.request("POST", f"/api/v1/applications/{app_id}/transitions/{trigger}", body=body,
+                                   headers=headers)
+                response = connection.getresponse()
+                response.read()
+                mine_lat.append(time.perf_counter() - t0)
+                mine_codes.append(response.status)
+                suspended = suspended != (response.status == 200)
+        finally:
+            connection.close()
+            with lock:
+                latencies.extend(mine_lat)
+                codes.extend(mine_codes)
+                bar.update(len(mine_codes))
+
+    with progress("HTTP clients", per_client * len(app_ids)) as bar:
+        threads = [threading.Thread(target=client, args=(app_id,)) for app_id in app_ids]
+        for t in threads:
+            t.start()
+        start.wait()
+        began = time.perf_counter()
+        for t in threads:
+            t.join()
+        seconds = time.perf_counter() - began
+    return latencies, codes, seconds
