@@ -14,6 +14,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
@@ -36,6 +37,7 @@ def _name(label, n: int, required: bool = True):
 
 INSTITUTION_HELP = _l("Needed for applicants (and usual for reviewers).")
 BODY_HELP = _l("Needed for recommenders.")
+PASSWORD_HELP = _l("At least 10 characters; not your e-mail address, and not a commonly used password.")
 
 
 class UserCreateForm(FlaskForm):
@@ -43,8 +45,8 @@ class UserCreateForm(FlaskForm):
                                                Regexp(EMAIL, message=_l("Not a valid e-mail address."))],
                        render_kw={"autocomplete": "off"})
     name = _name(_l("Name"), 200, required=False)
-    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=8, max=1000)],
-                             render_kw={"autocomplete": "new-password"})
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=1000)],
+                             description=PASSWORD_HELP, render_kw={"autocomplete": "new-password"})
     role = SelectField(_l("Role"), validators=[InputRequired()])
     institution_id = SelectField(_l("Institution"), validators=[Optional()], description=INSTITUTION_HELP)
     body_id = SelectField(_l("Recommending body"), validators=[Optional()], description=BODY_HELP)
@@ -68,14 +70,20 @@ class UserEditForm(FlaskForm):
     body_id = SelectField(_l("Recommending body"), validators=[Optional()], description=BODY_HELP)
     active = BooleanField(_l("Active (may sign in)"),
                           description=_l("Clearing this ends the user's sessions and API tokens at once."))
+    password = PasswordField(_l("New password"), validators=[Optional(), Length(max=1000)],
+                             description=_l("Leave empty to keep the current password."),
+                             render_kw={"autocomplete": "new-password"})
     submit = SubmitField(_l("Save"))
 
     set_choices = UserCreateForm.set_choices
 
     def changes(self) -> dict:
-        return {"name": (self.name.data or "").strip(), "role": self.role.data,
-                "institution_id": _id_choice(self.institution_id), "body_id": _id_choice(self.body_id),
-                "active": bool(self.active.data)}
+        changes = {"name": (self.name.data or "").strip(), "role": self.role.data,
+                   "institution_id": _id_choice(self.institution_id), "body_id": _id_choice(self.body_id),
+                   "active": bool(self.active.data)}
+        if self.password.data:
+            changes["password"] = self.password.data
+        return changes
 
 
 class InstitutionForm(FlaskForm):
@@ -143,6 +151,12 @@ class CallForm(FlaskForm):
                                            render_kw={"min": 0, "inputmode": "numeric"})
     grace_days = IntegerField(_l("Grace days before an overdue milestone suspends"), default=30,
                               validators=[InputRequired(), NumberRange(0, 365)], render_kw={"min": 0, "max": 365})
+    # The guide (申报指南) is published with the call on /public/calls; paragraphs are separated by lines.
+    guide = TextAreaField(_l("Call guide"), validators=[Optional(), Length(max=20000), NoControlCharacters()],
+                          description=_l("Published with the call on the public pages: priorities, who may "
+                                         "apply, what to submit. One paragraph per line."), render_kw={"rows": 8})
+    guide_en = TextAreaField(_l("Call guide in English"),
+                             validators=[Optional(), Length(max=20000), NoControlCharacters()], render_kw={"rows": 6})
     submit = SubmitField(_l("Save the call"))
 
     def validate_opens_at(self, field) -> None:
@@ -161,7 +175,8 @@ class CallForm(FlaskForm):
                 "opens_at": to_utc(self.opens_at.data), "closes_at": to_utc(self.closes_at.data),
                 "fields": list(self.fields_.data or []), "total_budget": self.total_budget.data,
                 "quorum": self.quorum.data, "min_matching_ratio": ratio,
-                "max_central_per_project": self.max_central_per_project.data, "grace_days": self.grace_days.data}
+                "max_central_per_project": self.max_central_per_project.data, "grace_days": self.grace_days.data,
+                "guide": (self.guide.data or "").strip() or None, "guide_en": (self.guide_en.data or "").strip() or None}
 
 
 class CallEditForm(CallForm):

@@ -62,26 +62,83 @@ class WholeNumberField(IntegerField):
             raise ValueError(str(_l("Write a whole number."))) from None
 
 
+MILESTONE_KIND_CODES = ("joint_research_output", "personnel_exchange", "technology_transfer",
+                        "foreign_experts_engaged", "annual_report", "mid_term_report")
+AGREEMENT_PARTNER_ROWS = 2
+
+
 class MilestoneRow(Form):
     """One milestone of the cooperation agreement. A row left wholly empty is ignored."""
 
     title = StringField(_l("Milestone"), validators=[Optional(), Length(max=300), NoControlCharacters()])
+    kind = SelectField(_l("Kind"), validators=[Optional()], validate_choice=False)
     due_date = IsoDateField(_l("Due date"), validators=[Optional()], render_kw={"type": "date"})
+    evidence = StringField(_l("Evidence expected"), validators=[Optional(), Length(max=2000), NoControlCharacters()])
 
     @property
     def blank(self) -> bool:
         return not (self.title.data or "").strip() and self.due_date.data is None and not self.due_date.errors \
-            and not (self.due_date.raw_data and (self.due_date.raw_data[0] or "").strip())
+            and not (self.due_date.raw_data and (self.due_date.raw_data[0] or "").strip()) \
+            and not (self.evidence.data or "").strip()
+
+
+class AgreementPartnerRow(Form):
+    """A partner institution that signed the cooperation agreement. A row without a name is ignored."""
+
+    name = StringField(_l("Partner institution"), validators=[Optional(), Length(max=300), NoControlCharacters()])
+    country = SelectField(_l("Country"), validators=[Optional()], validate_choice=False)
+
+    @property
+    def blank(self) -> bool:
+        return not (self.name.data or "").strip()
+
+
+def _required_text(limit: int, message) -> list:
+    return [DataRequired(message), Length(max=limit), NoControlCharacters()]
 
 
 class AgreementForm(FlaskForm):
-    """Upload the signed project agreement (任务书) and list the cooperation agreement's milestones."""
+    """The signed project agreement (任务书), the cooperation agreement it rests on, and its milestones."""
 
     version = HiddenField()
     agreement_file = FileField(_l("Signed project agreement (PDF)"))
+    title = StringField(_l("Title of the cooperation agreement"),
+                        validators=_required_text(300, _l("Give the agreement's title.")))
+    signed_on = IsoDateField(_l("Signed on"), validators=[InputRequired(_l("Give the signing date."))],
+                             render_kw={"type": "date"})
+    valid_from = IsoDateField(_l("Valid from"), validators=[InputRequired(_l("Give the first day of validity."))],
+                              render_kw={"type": "date"})
+    valid_until = IsoDateField(_l("Valid until"), validators=[InputRequired(_l("Give the last day of validity."))],
+                               render_kw={"type": "date"})
+    partners = FieldList(FormField(AgreementPartnerRow), min_entries=AGREEMENT_PARTNER_ROWS, max_entries=50)
+    commitments_domestic = TextAreaField(_l("Commitments of the Chinese side"), validators=_required_text(
+        10000, _l("Say what the Chinese side commits to.")), render_kw={"rows": 3})
+    commitments_foreign = TextAreaField(_l("Commitments of the foreign side"), validators=_required_text(
+        10000, _l("Say what the foreign side commits to.")), render_kw={"rows": 3})
     milestones = FieldList(FormField(MilestoneRow), min_entries=MILESTONE_ROWS, max_entries=MAX_MILESTONES)
     more = SubmitField(_l("More rows"))
     sign = SubmitField(_l("Sign the project agreement"))
+
+    def set_choices(self, countries: dict[str, str], kinds: dict[str, str]) -> None:
+        """Labels in the reader's language ({value: label})."""
+        for row in self.partners.entries:
+            row.form.country.choices = {"": "—", **countries}
+        for row in self.milestones.entries:
+            row.form.kind.choices = kinds
+
+    def validate_valid_until(self, field) -> None:
+        if field.data and self.valid_from.data and field.data < self.valid_from.data:
+            raise ValidationError(str(_l("The agreement must be valid until a day after it is valid from.")))
+
+    def validate_partners(self, field) -> None:
+        rows = [r.form for r in field.entries if not r.form.blank]
+        for row in rows:
+            if not row.country.data:
+                row.country.errors = [str(_l("Choose the country."))]
+        if any(r.country.errors for r in rows):
+            raise ValidationError(str(_l("Some partners are not complete.")))
+        if not any(r.country.data not in ("", "CN") for r in rows):
+            raise ValidationError(str(_l("At least one foreign partner institution is required.")))
 
     def validate_milestones(self, field) -> None:
         for row in field.entries:
@@ -92,15 +149,48 @@ class AgreementForm(FlaskForm):
                 form.title.errors = [*form.title.errors, str(_l("Give the milestone a title."))]
             if form.due_date.data is None and not form.due_date.errors:
                 form.due_date.errors = [*form.due_date.errors, str(_l("Give the due date."))]
-        if any(r.form.title.errors or r.form.due_date.errors for r in field.entries):
+            if form.kind.data not in MILESTONE_KIND_CODES:
+                form.kind.errors = [*form.kind.errors, str(_l("Choose the kind."))]
+        if any(r.form.title.errors or r.form.due_date.errors or r.form.kind.errors for r in field.entries):
             raise ValidationError(str(_l("Some milestones are not complete.")))
         if all(r.form.blank for r in field.entries):
             raise ValidationError(str(_l("List at least one milestone of the cooperation agreement.")))
 
+    def check_window(self, duration_months: int | None) -> bool:
+        """Mark the due dates outside the project's duration, before anything is uploaded; True if any.
+
+        The same window the sign_agreement guard holds (guards.project_window), so a refused page
+        keeps no signed copy either.
+        """
+        from workflow.guards import project_window
+
+        first, last = project_window(duration_months, {"signed_on": self.signed_on.data, "valid_from": self.valid_from.data,
+                                               "valid_until": self.valid_until.data}, None)
+        outside = False
+        for row in self.filled_milestones():
+            if row.due_date.data and not first <= row.due_date.data <= last:
+                row.due_date.errors = [str(_l("Outside the project's duration: due between %(first)s and %(last)s.",
+                                              first=first.isoformat(), last=last.isoformat()))]
+                outside = True
+        return outside
+
+    def filled_milestones(self) -> list:
+        """The rows that are not blank, in the order the payload lists them."""
+        return [r.form for r in self.milestones.entries if not r.form.blank]
+
     def milestone_payload(self) -> list[dict]:
-        """The filled rows as the service takes them: [{title, due_date (ISO)}]."""
-        return [{"title": r.form.title.data.strip(), "due_date": r.form.due_date.data.isoformat()}
-                for r in self.milestones.entries if not r.form.blank]
+        """The filled rows as the service takes them: [{title, kind, due_date (ISO), evidence}]."""
+        return [{"title": f.title.data.strip(), "kind": f.kind.data, "due_date": f.due_date.data.isoformat(),
+                 "evidence": (f.evidence.data or "").strip() or None} for f in self.filled_milestones()]
+
+    def agreement_payload(self) -> dict:
+        """The cooperation agreement as the service takes it."""
+        return {"title": self.title.data.strip(), "signed_on": self.signed_on.data.isoformat(),
+                "valid_from": self.valid_from.data.isoformat(), "valid_until": self.valid_until.data.isoformat(),
+                "partners": [{"name": r.form.name.data.strip(), "country": r.form.country.data}
+                             for r in self.partners.entries if not r.form.blank],
+                "commitments_domestic": self.commitments_domestic.data.strip(),
+                "commitments_foreign": self.commitments_foreign.data.strip()}
 
 
 def outcome_field(code: str) -> WholeNumberField:
@@ -121,12 +211,27 @@ class CloseoutForm(FlaskForm):
     technologies_transferred = outcome_field("technologies_transferred")
     experts_engaged = outcome_field("experts_engaged")
     researchers_trained = outcome_field("researchers_trained")
+    # 项目—基地—人才: the base the project built or strengthened, if any.
+    base = RadioField(_l("International cooperation base"),
+                      choices={"built": "built", "strengthened": "strengthened", "none": "none"}, validate_choice=False,
+                      validators=[InputRequired(_l("Say whether the project built or strengthened a base."))])
+    base_id = SelectField(_l("Which base"), validate_choice=False)  # needed with "built" or "strengthened"
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=10000), NoControlCharacters()],
                             render_kw={"rows": 3})
     submit = SubmitField(_l("Request close-out"))
 
-    def outcomes(self) -> dict[str, int]:
-        return {code: int(getattr(self, code).data) for code in labels.OUTCOMES}
+    def validate_base(self, field) -> None:
+        if field.data not in ("built", "strengthened", "none"):
+            raise ValidationError(str(_l("Say whether the project built or strengthened a base.")))
+
+    def validate_base_id(self, field) -> None:
+        if self.base.data in ("built", "strengthened") and not (field.data or "").isdigit():
+            raise ValidationError(str(_l("Choose the base from the registry.")))
+
+    def outcomes(self) -> dict:
+        chosen = self.base.data in ("built", "strengthened")
+        return {**{code: int(getattr(self, code).data) for code in labels.OUTCOMES}, "base": self.base.data,
+                "base_id": int(self.base_id.data) if chosen and (self.base_id.data or "").isdigit() else None}
 
 
 class MilestoneReportForm(FlaskForm):

@@ -5,7 +5,18 @@ import math
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import NumberInput
 
@@ -74,7 +85,7 @@ class ReviewForm(FlaskForm):
 
 
 class DeclineForm(FlaskForm):
-    """decline: the conflict of interest, named."""
+    """decline: the conflict of interest, named, and whether it is with the whole institution."""
 
     comment = TextAreaField(_l("The conflict of interest"),
                             validators=[DataRequired(_l("Name the conflict of interest.")),
@@ -82,8 +93,119 @@ class DeclineForm(FlaskForm):
                             description=_l("For example: I co-authored with the applicant's team in the "
                                            "last three years."),
                             render_kw={"rows": 3})
+    conflict_with = RadioField(_l("The conflict is with"), default="application", validate_choice=False,
+                               validators=[OneOfChoices(_l("Choose what the conflict is with."))])
     version = HiddenField(id="decline-version")
     submit = SubmitField(_l("Decline this review"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.conflict_with.choices = [("application", _l("this application (its team or partners)")),
+                                      ("institution", _l("the applicant institution as a whole"))]
+
+
+class DeclareForm(FlaskForm):
+    """declare_no_conflict: the expert's statement, before the full proposal is shown."""
+
+    no_conflict = BooleanField(
+        _l("I declare that I have no conflict of interest with the applicant institution, its team or its "
+           "partners: I do not work there, have not worked with them in the last three years and have no "
+           "other interest in the outcome."),
+        validators=[DataRequired(_l("Tick the declaration to go on, or decline the review."))])
+    version = HiddenField(id="declare-version")
+    submit = SubmitField(_l("Declare no conflict and open the proposal"))
+
+
+class CriterionScore:
+    """Refuse anything but a number within the criterion's range."""
+
+    def __init__(self, low: float, high: float):
+        self.low, self.high = low, high
+
+    def __call__(self, form, field) -> None:
+        value = field.data
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not self.low <= value <= self.high:
+            field.data = None
+            raise ValidationError(_l("Enter a score from %(low)s to %(high)s.", low=format(self.low, "g"),
+                                     high=format(self.high, "g")))
+
+
+class RubricReviewForm(FlaskForm):
+    """submit_review against a rubric: one score per criterion (fields score_<key>), the opinion, the recommendation."""
+
+    opinion = TextAreaField(_l("Opinion"), validators=[DataRequired(_l("Write your opinion.")),
+                                                       Length(max=MAX_OPINION), NoControlCharacters()],
+                            render_kw={"rows": 8})
+    recommendation = RadioField(_l("Recommendation"), validate_choice=False,
+                                validators=[OneOfChoices(_l("Choose a recommendation."))])
+    version = HiddenField(id="review-version")
+    submit = SubmitField(_l("Submit review"))
+
+    def __init__(self, *args, recommendations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recommendation.choices = list(recommendations)
+
+    def score_fields(self):
+        return [f for f in self if f.name.startswith("score_")]
+
+    def scores(self) -> dict[str, float]:
+        return {f.name.removeprefix("score_"): f.data for f in self.score_fields()}
+
+
+def rubric_review_form(criteria, labels, **kwargs) -> RubricReviewForm:
+    """The scoring form of one rubric: a number box per criterion, labelled in the reader's language.
+
+    `labels` maps each key to its label (the caller picks the language).
+    """
+    class Form(RubricReviewForm):
+        pass
+
+    for c in criteria:
+        field = ScoreField(labels[c["key"]], validators=[CriterionScore(c["min"], c["max"])],
+                           widget=NumberInput(step="any", min=c["min"], max=c["max"]),
+                           description=_l("From %(low)s to %(high)s points; weight %(weight)s%%.",
+                                          low=format(c["min"], "g"), high=format(c["max"], "g"),
+                                          weight=format(c["weight"] * 100, "g")))
+        setattr(Form, f"score_{c['key']}", field)
+    return Form(**kwargs)
+
+
+class CriterionForm(FlaskForm):
+    """One row of the rubric editor; a row left empty is dropped."""
+
+    class Meta:
+        csrf = False  # the enclosing form carries the token
+
+    key = StringField(_l("Key"), validators=[Optional(), Length(max=40)])
+    label = StringField(_l("Criterion (Chinese)"), validators=[Optional(), Length(max=200), NoControlCharacters()])
+    label_en = StringField(_l("Criterion (English)"), validators=[Optional(), Length(max=200), NoControlCharacters()])
+    weight = StringField(_l("Weight"), validators=[Optional(), Length(max=20)])
+    min = StringField(_l("Lowest score"), validators=[Optional(), Length(max=20)])
+    max = StringField(_l("Highest score"), validators=[Optional(), Length(max=20)])
+
+    def is_empty(self) -> bool:
+        return not any((f.data or "").strip() for f in (self.key, self.label, self.label_en, self.weight,
+                                                         self.min, self.max))
+
+    def as_criterion(self) -> dict:
+        """What the row says, numbers parsed where they are numbers (the service judges the rest)."""
+        return {"key": (self.key.data or "").strip(), "label": self.label.data or "", "label_en": self.label_en.data or "",
+                "weight": _parse(self.weight.data), "min": _parse(self.min.data), "max": _parse(self.max.data)}
+
+
+def _parse(text):
+    try:
+        number = float((text or "").strip())
+    except ValueError:
+        return text
+    return number if math.isfinite(number) else text
+
+
+class RubricForm(FlaskForm):
+    """A new version of a call's rubric: its criteria as rows."""
+
+    criteria = FieldList(FormField(CriterionForm), min_entries=1, max_entries=20)
+    submit = SubmitField(_l("Save as a new version"))
 
 
 class AssignForm(FlaskForm):

@@ -121,7 +121,9 @@ def test_a_checkpoint_catches_a_recomputed_history(app, lifecycle, cli):
     result = cli("audit", "checkpoint")
     assert result.exit_code == 0, result.output
     checkpoint = json.loads(result.output)
-    assert checkpoint["event_id"] == len(events(app)) and len(checkpoint["signature"]) == 64
+    # the head it signed, and then the checkpoint itself as the newest event
+    assert checkpoint["event_id"] == len(events(app)) - 1 and len(checkpoint["signature"]) == 64
+    assert events(app)[-1].trigger == "checkpoint"
 
     _rewrite_history(app, event_id=4)
 

@@ -137,3 +137,107 @@ def test_the_same_derivation_runs_on_postgresql(pg_app):
         for status in compliance.STATUSES:
             items, _total = apps.list_applications(cast.officer, compliance=status)
             assert [a.id for a in items] == [i for i, s in cases.items() if s == status]
+
+
+# --- the API shows the status and filters by it ------------------------------------------------------
+
+
+def test_the_api_gives_each_application_its_status_and_filters_by_it(app, factory, api, project):
+    application, cast = project
+    _milestones(factory, application.id, (10, "planned"))
+    officer = api(cast.officer)
+    assert officer.get(f"/applications/{application.id}").json["compliance"] == compliance.AT_RISK
+    listed = officer.get("/applications?compliance=at_risk").json
+    assert [(a["id"], a["compliance"]) for a in listed["items"]] == [(application.id, compliance.AT_RISK)]
+    assert officer.get("/applications?compliance=on_track").json["items"] == []
+    r = officer.get("/applications?compliance=late")
+    assert r.status_code == 422 and "compliance" in r.json["details"]
+
+
+# --- non-compliance suspends the project through the engine, once --------------------------------------
+
+
+def _suspensions(app, app_id: int) -> list[str]:
+    from sqlalchemy import text
+
+    with app.extensions["fundflow.engine"].connect() as c:
+        return list(c.execute(text("SELECT role FROM events WHERE application_id = :i AND trigger = 'suspend'"),
+                              {"i": app_id}).scalars())
+
+
+def _past_grace(factory, app_id: int) -> None:
+    """One milestone 40 days past due and unreported (the call's grace period is 30 days)."""
+    _milestones(factory, app_id, (-40, "planned"))
+
+
+@pytest.mark.parametrize("app_fixture", ["app", "pg_app"])
+def test_the_scan_suspends_once_however_often_and_from_however_many_threads(request, app_fixture):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from workflow.scan import scan
+
+    from .factories import Factory
+
+    app = request.getfixturevalue(app_fixture)
+    factory = Factory(app)
+    application, cast = factory.application("in_progress")
+    _past_grace(factory, application.id)
+    barrier = threading.Barrier(4)
+
+    def run_scans():
+        barrier.wait()
+        with app.app_context():
+            return sum(scan(TODAY)["projects_suspended"] for _ in range(3))
+
+    with ThreadPoolExecutor(4) as pool:
+        suspended = sum(pool.map(lambda _: run_scans(), range(4)))
+    assert suspended == 1
+    assert _suspensions(app, application.id) == ["system"]
+    with app.test_request_context():
+        assert compliance.status_of(application.id) == compliance.NON_COMPLIANT
+        assert apps.get_application(cast.officer, application.id).state == "suspended"
+
+    # The officer resumes it; the same overdue milestone does not suspend it again.
+    from workflow.services.transitions import fire
+
+    with app.app_context():
+        fire(cast.officer, "application", application.id, "resume", comment="已提交整改报告，恢复执行。")
+        assert scan(TODAY)["projects_suspended"] == 0
+    assert _suspensions(app, application.id) == ["system"]
+
+
+@pytest.mark.parametrize("app_fixture", ["app", "pg_app"])
+def test_scans_from_several_processes_suspend_once(request, app_fixture, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from .factories import Factory
+
+    app = request.getfixturevalue(app_fixture)
+    factory = Factory(app)
+    application, _cast = factory.application("in_progress")
+    _past_grace(factory, application.id)
+    url = app.extensions["fundflow.engine"].url.render_as_string(hide_password=False)
+    env = {**os.environ, "FUNDFLOW_DATABASE_URL": url, "FUNDFLOW_DATA_DIR": str(tmp_path)}
+    command = [sys.executable, "-c", "import sys; from workflow.cli import main; main()", "scan",
+               "--as-of", TODAY.isoformat()]
+    workers = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    for w in workers:
+        out, err = w.communicate(timeout=120)
+        assert w.returncode == 0, err.decode()
+    assert _suspensions(app, application.id) == ["system"]
+
+
+def test_the_officer_terminates_a_suspended_project(app, factory, api, project):
+    from workflow.scan import scan
+
+    application, cast = project
+    _past_grace(factory, application.id)
+    with app.app_context():
+        scan(TODAY)
+    officer = api(cast.officer)
+    assert officer.fire(application.id, "terminate", comment="").status_code == 422  # the reason is required
+    r = officer.fire(application.id, "terminate", comment="限期整改未落实，终止项目。")
+    assert r.status_code == 200 and r.json["state"] == "terminated" and r.json["compliance"] is None

@@ -28,6 +28,7 @@ APPLICATION_TRIGGERS = {
     "submit", "recommend", "decline_recommendation", "return_for_revision", "resubmit", "pass_formal_review",
     "reject_ineligible", "close_review", "approve", "reject", "sign_agreement", "suspend", "resume",
     "terminate", "request_closeout", "accept_closeout", "fail_closeout", "withdraw",
+    "reopen_review",  # issue 8: the officer reopens review for one more reviewer, with a reason
 }
 # Every shipped workflow, and at least the three of DESIGN §3.
 WORKFLOWS = sorted({name for name, _ in registry()} | {"application", "review", "milestone"})

@@ -81,6 +81,7 @@ APP_SCOPED = [
     ("POST", "/applications/{app}/reviews/{review}/transitions/submit_review", REVIEW),
     ("POST", "/applications/{app}/reviews/{review}/transitions/decline", {"comment": "回避"}),
     ("GET", "/applications/{app}/milestones", None),
+    ("GET", "/applications/{app}/agreement", None),
     ("POST", "/applications/{app}/milestones/{milestone}/transitions/report", {"report": "进展"}),
     ("POST", "/applications/{app}/milestones/{milestone}/transitions/accept", {}),
     ("GET", "/applications/{app}/attachments", None),
@@ -91,6 +92,7 @@ APP_SCOPED = [
     ("POST", "/applications/{app}/changes/{change}/transitions/approve", {}),
     ("GET", "/applications/{app}/documents", None),
     ("GET", "/documents/{document}", None),
+    ("POST", "/applications/{app}/sensitive", {"flagged": True, "comment": "涉及敏感技术"}),
 ]
 # A trigger each outsider could fire on an application of their own, in the project's state or not.
 OWN_TRIGGER = {"other_applicant": ("request_closeout", {"outcomes": {"papers": 1}}),
@@ -110,6 +112,8 @@ def call(client, method, path, body, ids, who=None):
                                         "file": (io.BytesIO(minimal_pdf("x")), "x.pdf")})
     if isinstance(body, dict):
         body = {k: (ids[v[1:-1]] if isinstance(v, str) and v.startswith("{") else v) for k, v in body.items()}
+    if method == "PUT":  # the ApiClient speaks GET, POST, PATCH and DELETE
+        return client.client.put(f"/api/v1{path}", json=body, headers=client._headers())
     return getattr(client, method.lower())(path, json=body) if method != "GET" else client.get(path)
 
 
@@ -184,10 +188,11 @@ def test_a_reviewer_cannot_act_on_a_colleagues_assignment(factory, api):
     officer, first = api(cast.officer), api(cast.reviewers[0])
     mine, theirs = (officer.post(f"/applications/{app.id}/reviews", json={"reviewer_id": r.id}).json["id"]
                     for r in cast.reviewers[:2])
-    for trigger, body in (("submit_review", REVIEW), ("decline", {"comment": "回避"})):
+    for trigger, body in (("declare_no_conflict", None), ("submit_review", REVIEW), ("decline", {"comment": "回避"})):
         before = snapshot(factory, app.id, "review", theirs)
         r = first.post(f"/applications/{app.id}/reviews/{theirs}/transitions/{trigger}", json=body)
-        assert r.status_code == 403 and r.json["message"] == "only the assigned reviewer may do this", r.json
+        # not found, so the answer never tells a colleague's review's state
+        assert r.status_code == 404 and r.json["message"] == f"review {theirs} not found", r.json
         assert snapshot(factory, app.id, "review", theirs) == before
     r = first.get(f"/applications/{app.id}/reviews")
     assert [x["id"] for x in r.json["items"]] == [mine]
@@ -224,6 +229,8 @@ ADMIN_ONLY = [
     ("POST", "/calls", {"code": "GJHZ-NEW", "title": "新指南", "opens_at": "2026-01-01T00:00:00+00:00",
                         "closes_at": "2026-12-31T00:00:00+00:00", "total_budget": 1000}, 201),
     ("PATCH", "/calls/{call}", {"title": "改名"}, 200),
+    ("PUT", "/calls/{call}/rubric", {"criteria": [{"key": "merit", "label": "学术价值", "label_en": "Merit",
+                                                   "weight": 1, "min": 0, "max": 10}]}, 200),
     ("POST", "/institutions", {"name": "新研究所", "kind": "institute"}, 201),
     ("POST", "/bodies", {"name": "新推荐单位", "channel": "embassy", "kind": "embassy_section"}, 201),
     ("POST", "/bases", {"name": "新基地", "kind": "joint_research_center"}, 201),
@@ -238,6 +245,14 @@ OFFICER_ENDPOINTS = [
     ("GET", "/reviewers", None, 200),
     ("GET", "/calls/{call}/ranking", None, 200),
     ("POST", "/applications/{app}/reviews", {"reviewer_id": "{reviewer}"}, 409),  # conflict-free, wrong state
+    # The reviewer pool (services.pool): {user} is an applicant, so not an expert.
+    ("GET", "/reviewers/{user}", None, 404),
+    ("PATCH", "/reviewers/{user}", {"title": "教授"}, 404),
+    ("POST", "/reviewers", {}, 422),
+    ("POST", "/reviewers/import", None, 422),  # no file
+    ("GET", "/applications/{app}/suggestions", None, 200),
+    ("POST", "/applications/{app}/reviews/{review}/replace", None, 409),  # submitted: nothing to replace
+    ("POST", "/reviews/bulk", {"app_ids": [999999]}, 200),  # the summary names the unknown application
     ("POST", "/calls/{call}/documents/regenerate", None, 202),
 ]
 
@@ -318,7 +333,8 @@ def test_the_public_endpoints_need_no_token(app):
 def test_every_api_endpoint_is_covered_here(app):
     """A new endpoint must be classified above (application-scoped, role-gated or open to every role)."""
     open_to_all = {
-        ("GET", "/workflow"), ("GET", "/calls"), ("GET", "/calls/<int:call_id>"), ("GET", "/institutions"),
+        ("GET", "/workflow"), ("GET", "/calls"), ("GET", "/calls/<int:call_id>"), ("GET", "/calls/<int:call_id>/rubric"),
+        ("GET", "/institutions"),
         ("GET", "/bodies"), ("GET", "/bases"), ("GET", "/statistics"), ("GET", "/tokens"),
         ("DELETE", "/tokens/<int:token_id>"), ("GET", "/applications"), ("POST", "/applications"),
         ("GET", "/notices"), ("POST", "/notices/<int:notice_id>/read"),  # one's own: test_notices_are_private
@@ -331,6 +347,9 @@ def test_every_api_endpoint_is_covered_here(app):
         return re.sub(r"\{(\w+)\}", lambda m: f"<int:{names[m.group(1)]}>", path)
     covered = {(m, rule(p)) for m, p, _ in APP_SCOPED} | {(m, rule(p)) for m, p, *_ in ADMIN_ONLY + OFFICER_ENDPOINTS}
     covered |= open_to_all | {(m, p[len("/api/v1"):]) for m, p in PUBLIC}
+    # Officers' and admins' only, walked role by role in tests/test_statistics_access.py.
+    covered |= {("GET", "/statistics/bases"), ("GET", "/statistics/countries/<code>"),
+                ("GET", "/statistics/countries/<code>/report")}
     served = {(m, r[len("/api/v1"):]) for m, r in api_routes(app)}
     assert served - covered == set(), "endpoints without an isolation test"
 

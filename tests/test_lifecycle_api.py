@@ -40,7 +40,9 @@ def test_draft_to_completed_through_the_api(factory, api):
     for reviewer in cast.reviewers:
         r = officer.post(f"/applications/{app_id}/reviews", json={"reviewer_id": reviewer.id})
         assert r.status_code == 201, r.json
-        r = api(reviewer).post(f"/applications/{app_id}/reviews/{r.json['id']}/transitions/submit_review",
+        review = f"/applications/{app_id}/reviews/{r.json['id']}/transitions"
+        assert api(reviewer).post(f"{review}/declare_no_conflict").status_code == 200
+        r = api(reviewer).post(f"{review}/submit_review",
                                json={"score": 86.5, "opinion": "合作基础好", "recommendation": "fund"})
         assert r.status_code == 200, r.json
     r = officer.get(f"/applications/{app_id}")

@@ -31,23 +31,24 @@ def test_statistics_count_routed_applications_and_their_funds(factory, api):
 def test_statistics_of_an_empty_fund(factory, api):
     stats = api(factory.user("officer")).get("/statistics").json
     assert stats["total"] == {"key": "all", "applications": 0, "funded": 0, "requested_central": 0,
-                              "approved_amount": 0}
+                              "approved_amount": 0, "withheld": False}
     assert stats["by_state"] == [] and set(stats["outcomes"].values()) == {0}
 
 
 def test_ranking_orders_reviewed_applications_by_mean_score(factory, api):
     call = factory.call()
-    cast = factory.cast()
-    low, _ = factory.application("expert_review", cast=cast, call=call)
-    high, _ = factory.application("expert_review", cast=cast, call=call)
-    factory.application("formal_review", cast=cast, call=call)  # not reviewed: not ranked
-    officer = api(cast.officer)
-    for application, score, recommendation in ((low, 60, "do_not_fund"), (high, 91, "fund")):
+    # two institutions, each its own panel: an expert reviews one institution's applications once (conflicts)
+    low, low_cast = factory.application("expert_review", call=call)
+    high, high_cast = factory.application("expert_review", call=call)
+    factory.application("formal_review", cast=low_cast, call=call)  # not reviewed: not ranked
+    officer = api(low_cast.officer)
+    for application, score, recommendation, cast in ((low, 60, "do_not_fund", low_cast), (high, 91, "fund", high_cast)):
         for reviewer in cast.reviewers:
             review = officer.post(f"/applications/{application.id}/reviews", json={"reviewer_id": reviewer.id})
-            api(reviewer).post(f"/applications/{application.id}/reviews/{review.json['id']}/transitions/"
-                               "submit_review", json={"score": score, "opinion": "意见",
-                                                      "recommendation": recommendation})
+            path = f"/applications/{application.id}/reviews/{review.json['id']}/transitions"
+            assert api(reviewer).post(f"{path}/declare_no_conflict").status_code == 200
+            assert api(reviewer).post(f"{path}/submit_review", json={
+                "score": score, "opinion": "意见", "recommendation": recommendation}).status_code == 200
 
     r = officer.get(f"/calls/{call.id}/ranking")
     assert r.status_code == 200

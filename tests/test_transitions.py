@@ -34,6 +34,7 @@ LIFECYCLE = {
     ("pass_formal_review", "formal_review"): ("expert_review", {"officer"}),
     ("reject_ineligible", "formal_review"): ("ineligible", {"officer"}),
     ("close_review", "expert_review"): ("decision_pending", {"officer", "system"}),
+    ("reopen_review", "decision_pending"): ("expert_review", {"officer"}),
     ("approve", "decision_pending"): ("approved", {"officer"}),
     ("reject", "decision_pending"): ("rejected", {"officer"}),
     ("sign_agreement", "approved"): ("in_progress", {"applicant"}),
@@ -49,11 +50,14 @@ LIFECYCLE = {
         "decision_pending")},
 }
 COMMENT_REQUIRED = {"recommend", "decline_recommendation", "return_for_revision", "reject_ineligible", "reject",
-                    "suspend", "terminate", "fail_closeout"}
+                    "suspend", "terminate", "fail_closeout", "reopen_review"}
 
+# Review workflow v2: the no-conflict declaration comes before the scoring; a conflict declines from either.
 REVIEW = {
-    ("submit_review", "assigned"): ("submitted", {"reviewer"}),
+    ("declare_no_conflict", "assigned"): ("accepted", {"reviewer"}),
+    ("submit_review", "accepted"): ("submitted", {"reviewer"}),
     ("decline", "assigned"): ("declined", {"reviewer"}),
+    ("decline", "accepted"): ("declined", {"reviewer"}),
 }
 MILESTONE = {
     **{("report", s): ("reported", {"applicant"}) for s in ("planned", "returned", "overdue")},
@@ -135,6 +139,13 @@ class Scene:
         assert r.status_code == 201, r.json
         return r.json["id"]
 
+    def declared(self, app_id: int, role: str) -> int:
+        """Assigned, and the reviewer has declared no conflict."""
+        review_id = self.assign(app_id, role)
+        r = self.review(app_id, review_id, role, "declare_no_conflict", {})
+        assert r.status_code == 200, r.json
+        return review_id
+
     def review(self, app_id: int, review_id: int, role: str, trigger: str, body: dict):
         return self.clients[role].post(f"/applications/{app_id}/reviews/{review_id}/transitions/{trigger}",
                                        json=body)
@@ -187,7 +198,7 @@ def happy_steps(scene: Scene, trigger: str, app_id: int) -> list[tuple]:
     if trigger == "close_review":
         def two_of_three_then_lower_quorum():
             for role in ("reviewer", "other_reviewer"):
-                r = scene.review(app_id, scene.assign(app_id, role), role, "submit_review", REVIEW_BODY)
+                r = scene.review(app_id, scene.declared(app_id, role), role, "submit_review", REVIEW_BODY)
                 assert r.status_code == 200, r.json
             r = scene.clients["admin"].patch(f"/calls/{scene.factory.reload(app_id).call_id}", json={"quorum": 2})
             assert r.status_code == 200, r.json
@@ -216,7 +227,7 @@ def check_effects(scene: Scene, trigger: str, app: dict, event: dict) -> None:
         assert [(m["title"], m["due_date"], m["state"]) for m in scene.milestones(app["id"])] == [
             (m["title"], m["due_date"], "planned") for m in MILESTONES]
     if trigger == "request_closeout":
-        assert app["outcomes"] == OUTCOMES
+        assert app["outcomes"] == {**OUTCOMES, "base": "none", "base_id": None}
     if trigger == "submit":
         assert app["submitted_at"] is not None
 
@@ -269,9 +280,9 @@ def test_every_transition_of_the_definition_is_in_the_table():
             for t in workflow("milestone").transitions for s in t.source} == MILESTONE
 
 
-def test_the_happy_path_covers_all_eighteen_triggers():
+def test_the_happy_path_covers_all_nineteen_triggers():
     happy = {t for (t, s), (_, roles) in LIFECYCLE.items() if roles - {"system"}}
-    assert len(happy) == 18 and happy == set(workflow("application").triggers())
+    assert len(happy) == 19 and happy == set(workflow("application").triggers())
 
 
 # --- the review assignment ------------------------------------------------------
@@ -284,6 +295,8 @@ def review_in(scene: Scene, state: str) -> tuple[int, int]:
     app_id = scene.application("expert_review")
     review_id = scene.assign(app_id, "reviewer")
     scene.assign(app_id, "other_reviewer")
+    if state in ("accepted", "submitted"):
+        assert scene.review(app_id, review_id, "reviewer", "declare_no_conflict", {}).status_code == 200
     if state == "submitted":
         assert scene.review(app_id, review_id, "reviewer", "submit_review", REVIEW_BODY).status_code == 200
     elif state == "declined":
@@ -300,20 +313,22 @@ def test_review_table(state, scene, factory):
         for role in REVIEW_ROLES:
             if role == "outside_reviewer" or (role == "reviewer" and state == "declined"):
                 expected = 404  # not assigned, or declined for a conflict: the application is not theirs to see
+            elif role == "other_reviewer":
+                expected = 404  # a colleague's assignment: not found, so its state is never told
             else:
-                expected = outcome(REVIEW, state, trigger, "reviewer" if role == "other_reviewer" else role)
-                if role == "other_reviewer" and not isinstance(expected, int):
-                    expected = 403  # someone else's assignment
+                expected = outcome(REVIEW, state, trigger, role)
             if isinstance(expected, int):
                 r = scene.review(app_id, review_id, role, trigger, {**REVIEW_BODY, "comment": "理由"})
                 assert_refused(factory, r, expected, app_id, untouched, **where)
                 continue
             fresh_app, fresh_review = review_in(scene, state)
-            good = REVIEW_BODY if trigger == "submit_review" else {"comment": "与申报单位有合作关系，申请回避"}
+            good = REVIEW_BODY if trigger == "submit_review" else {} if trigger == "declare_no_conflict" else \
+                {"comment": "与申报单位有合作关系，申请回避"}
             fresh = {"subject": "review", "subject_id": fresh_review}
             before = snapshot(factory, fresh_app, **fresh)
-            assert_refused(factory, scene.review(fresh_app, fresh_review, role, trigger, {}), 422, fresh_app,
-                           before, **fresh)
+            if trigger != "declare_no_conflict":  # the declaration takes no input to leave out
+                assert_refused(factory, scene.review(fresh_app, fresh_review, role, trigger, {}), 422, fresh_app,
+                               before, **fresh)
             app_before = snapshot(factory, fresh_app)
             r = scene.review(fresh_app, fresh_review, role, trigger, good)
             assert_moved(factory, r, fresh_app, before, "review", fresh_review, trigger, expected,
@@ -328,7 +343,7 @@ def test_review_table(state, scene, factory):
 
 def test_the_review_that_completes_the_quorum_closes_expert_review_as_the_system(scene, factory):
     app_id = scene.application("expert_review", call=factory.call(quorum=2))
-    reviews = [(role, scene.assign(app_id, role)) for role in ("reviewer", "other_reviewer", "outside_reviewer")]
+    reviews = [(role, scene.declared(app_id, role)) for role in ("reviewer", "other_reviewer", "outside_reviewer")]
 
     (role, rid), *rest = reviews
     before = snapshot(factory, app_id)

@@ -41,7 +41,7 @@ def register_follow_ups(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import headers
+    from . import documents, headers
     from .extensions import babel, bootstrap, csrf, login_manager
     from .web import auth, i18n
 
@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     auth.init_login(login_manager)
     i18n.register(app)
     headers.register(app)
+    documents.register(app)  # the bidi_safe filter every PDF template is wrapped in
 
 
 def register_blueprints(app: Flask) -> None:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterator
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, union_all, update
+from sqlalchemy.orm import Session, aliased
 
-from .models import ChainHead, Event
+from .models import Application, ChainHead, ChangeRequest, Event, Milestone, Review
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -141,6 +141,98 @@ def _events(session: Session, batch: int = 5000) -> Iterator[Event]:
         session.expunge_all()
 
 
-def head(session: Session) -> tuple[int, str]:
+def head(session: Session, *, lock: bool = False) -> tuple[int, str]:
+    """(last event id, its hash); with `lock`, the head row stays locked to the end of the transaction."""
+    if lock:
+        row = session.execute(_LOCK_HEAD).one_or_none()
+        return ((row.event_id or 0), row.hash) if row is not None else (0, GENESIS)
     row = session.get(ChainHead, HEAD_ID)
     return (row.event_id or 0, row.hash) if row else (0, GENESIS)
+
+
+# --- replay: do the rows say what their events say? -------------------------------------
+
+# The records whose `state` only the engine moves, each with an event per move (subject, subject_id).
+STATEFUL = {"application": Application, "review": Review, "milestone": Milestone, "change_request": ChangeRequest}
+# Milestones are made by `sign_agreement` (whose event lists them) and have no event of their own until
+# they first move, so one in its initial state with no event is as its events say.
+CREATED_WITHOUT_EVENT = {"milestone": "planned"}
+
+
+@dataclass
+class Mismatch:
+    subject: str
+    subject_id: int
+    reason: str
+    event_id: int | None = None
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def replay(session: Session, limit: int = 20) -> list[Mismatch]:
+    """Rows whose current state is not the `to_state` their events leave them in, rows no event made,
+    events whose row is gone, and applications whose approved amount is not the one their approval
+    recorded: at most `limit` of each kind.
+
+    Set-based, per kind of record, so it keeps pace with the chain walk: the last event of each record
+    comes from one GROUP BY max(id) over ix_events_subject (on SQLite an index-only scan), joined to the
+    rows. Only where that last event moved no state (a stateless action on the record) does a correlated
+    look-up find the last one that did; COALESCE evaluates it for those rows alone.
+    """
+    found: list[Mismatch] = []
+    for subject, model in STATEFUL.items():
+        found += _states(session, subject, model, limit)
+        found += _orphans(session, subject, model, limit)
+    return found + _approved_amounts(session, limit)
+
+
+def _last_events(subject: str):
+    return (select(Event.subject_id, func.max(Event.id).label("event_id"))
+            .where(Event.subject == subject).group_by(Event.subject_id).subquery("last"))
+
+
+def _states(session: Session, subject: str, model, limit: int) -> list[Mismatch]:
+    last, earlier = _last_events(subject), aliased(Event)
+    stated = (select(earlier.to_state).where(earlier.subject == subject, earlier.subject_id == model.id,
+                                             earlier.to_state.is_not(None))
+              .order_by(earlier.id.desc()).limit(1).correlate(model).scalar_subquery())
+    leaves = func.coalesce(Event.to_state, stated)
+    quiet = CREATED_WITHOUT_EVENT.get(subject)
+    unrecorded = leaves.is_(None) if quiet is None else and_(leaves.is_(None), model.state != quiet)
+    query = (select(model.id, model.state, last.c.event_id, leaves)
+             .outerjoin(last, last.c.subject_id == model.id).outerjoin(Event, Event.id == last.c.event_id)
+             .where(or_(unrecorded, leaves != model.state)).order_by(model.id).limit(limit))
+    found = []
+    for row_id, state, event_id, to_state in session.execute(query):
+        reason = (f"{subject} {row_id} is {state} but no event records it" if to_state is None else
+                  f"{subject} {row_id} is {state} but its events leave it {to_state} (last event {event_id})")
+        found.append(Mismatch(subject, row_id, reason, event_id))
+    return found
+
+
+def _orphans(session: Session, subject: str, model, limit: int) -> list[Mismatch]:
+    last = _last_events(subject)
+    query = (select(last.c.subject_id, last.c.event_id).where(last.c.subject_id.not_in(select(model.id)))
+             .order_by(last.c.event_id).limit(limit))
+    return [Mismatch(subject, subject_id, f"event {event_id} names {subject} {subject_id}, which no longer exists",
+                     event_id) for subject_id, event_id in session.execute(query)]
+
+
+def _approved_amounts(session: Session, limit: int) -> list[Mismatch]:
+    """Applications whose approved amount is not what their last `approve` event recorded, or that have
+    one with no approval. The amount is read out of the event's JSON in SQL (SQLAlchemy's JSON paths:
+    json_extract on SQLite, ->> on PostgreSQL) and compared there."""
+    approval = (select(Event.subject_id, func.max(Event.id).label("event_id"))
+                .where(Event.trigger == "approve", Event.subject == "application")
+                .group_by(Event.subject_id).subquery("approval"))
+    recorded = Event.data["approved_amount"].as_integer()
+    query = (select(Application.id, Application.approved_amount, recorded)
+             .outerjoin(approval, approval.c.subject_id == Application.id)
+             .outerjoin(Event, Event.id == approval.c.event_id)
+             .where(or_(Application.approved_amount.is_not(None), approval.c.event_id.is_not(None)),
+                    Application.approved_amount.is_distinct_from(recorded))
+             .order_by(Application.id).limit(limit))
+    return [Mismatch("application", app_id, f"application {app_id} has approved amount {amount} "
+                                            f"but its events record {value}")
+            for app_id, amount, value in session.execute(query)]

@@ -58,6 +58,16 @@ def backup(app: Flask, target: Path) -> dict:
     data_dir, url = Path(app.config["DATA_DIR"]), app.config["DATABASE_URL"]
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / ("database.sqlite" if url.startswith("sqlite") else "database.dump")
+        with app.app_context():  # a backup exports everything: it is an event, itself inside the backup
+            from . import db
+            from .models import SYSTEM_ROLE, utcnow
+
+            with db.write_session() as s:
+                up_to, _ = audit.head(s)
+                audit.record(s, application_id=None, subject="backup", subject_id=up_to, trigger="backup",
+                             from_state=None, to_state=None, actor_id=None, role=SYSTEM_ROLE, created_at=utcnow(),
+                             comment=None, data={"file": target.name, "up_to_event": up_to})
+                audit.seal(s)
         _dump_database(url, dump)
         with app.app_context():
             session = app.extensions["fundflow.sessions"]()

@@ -143,13 +143,16 @@ def audit_verify() -> None:
 
         result = verify_chain(progress=advance)
     for problem in result.problems:
-        if problem.where == "checkpoint":
-            click.echo(f"BROKEN: {problem}", err=True)
-        else:
+        if problem.where in ("event", "head"):
             click.echo(f"BROKEN after {result.events} events: {problem}", err=True)
+        else:  # a checkpoint, the checkpoint file or key, or a row that its events do not explain
+            click.echo(f"BROKEN: {problem}", err=True)
+    if result.broken_event is not None and not any(p.where == "event" for p in result.problems):
+        click.echo(f"first event that no longer matches: {result.broken_event} (or one before it)", err=True)
     if not result.intact:
         sys.exit(1)
-    click.echo(f"audit chain intact: {result.events} events, {result.checkpoints} checkpoints")
+    click.echo(f"audit chain intact: {result.events} events, {result.checkpoints} checkpoints; "
+               "every application, review, milestone and change request is as its events say")
     if result.checkpoints and not result.signatures_checked:
         click.echo("note: FUNDFLOW_AUDIT_KEY is not set, so checkpoint signatures were not checked", err=True)
 
@@ -247,7 +250,11 @@ def restore(path: Path) -> None:
 @click.option("--pages", "pages", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
               help="Also time the officer dashboard, application page and statistics page against their API "
                    "calls, N requests each, on the demo data set (0: skip it).")
-def bench(database_url: str | None, count: int, engine: bool, documents: int, pages: int) -> None:
+@click.option("--http", "http_clients", type=click.IntRange(min=0), default=0, show_default=True, metavar="C",
+              help="Also fire -n transitions over HTTP from C concurrent clients against gunicorn, beside the "
+                   "in-process engine (0: skip it).")
+def bench(database_url: str | None, count: int, engine: bool, documents: int, pages: int,
+          http_clients: int) -> None:
     """Run the benchmarks; print one `name: value` line per figure.
 
     By default only the engine benchmark runs: the engine against a bare-Core
@@ -265,6 +272,11 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
     notices at a few per second. Processes and temp files are cleaned up on
     Ctrl-C too. The exit status is 1 if a check fails.
 
+    --http C adds transitions over HTTP (http_* figures): C clients, each
+    alternating suspend and resume on its own application, against gunicorn
+    with several workers; throughput, p50/p99 and errors, beside the same
+    transitions in this process (engine_in_process_per_s).
+
     --pages N adds page timings (server time p50/p99 of each page and of the
     API calls answering the same question, and their ratio; the heaviest
     page's script in KB).
@@ -273,8 +285,8 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
     """
     from contextlib import closing
 
-    if not engine and not documents and not pages:
-        raise click.UsageError("nothing to run: --no-engine without --documents N or --pages N")
+    if not engine and not documents and not pages and not http_clients:
+        raise click.UsageError("nothing to run: --no-engine without --documents N, --pages N or --http C")
     runs = []
     if engine:
         from .bench import run
@@ -288,6 +300,10 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
         from .bench_pages import run as run_pages
 
         runs.append(run_pages(database_url=database_url, n=pages, progress=_progress))
+    if http_clients:
+        from .bench_http import run as run_http
+
+        runs.append(run_http(database_url=database_url, n=count, clients=http_clients, progress=_progress))
     failed = False
     for figures in runs:
         with closing(figures):  # an interrupted run still stops its servers and removes its files

@@ -45,6 +45,22 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(minutes=int(env.get("FUNDFLOW_SESSION_IDLE_MINUTES", "60"))),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, which ends when idle
+        # Review assignments fall due this many days after they are made.
+        "REVIEW_DUE_DAYS": int(env.get("FUNDFLOW_REVIEW_DUE_DAYS", "21")),
+        # A fund's cooling-off rule: an expert who reviewed an application of an institution within this
+        # many years may not review another of its applications. 0 (the default): no such rule, since
+        # it bars the experts of a field from its largest applicants; declared conflicts always count.
+        "REVIEW_COOLING_OFF_YEARS": int(env.get("FUNDFLOW_REVIEW_COOLING_OFF_YEARS", "0")),
+        # API tokens expire this many days after they are issued.
+        "TOKEN_DAYS": int(env.get("FUNDFLOW_TOKEN_DAYS", "30")),
+        # Sign-in throttling (services/accounts.py): failures allowed before a delay, per (e-mail, address)
+        # and per address (a shared office address has many users); the first delay, doubled per further
+        # failure up to the cap; failures forgotten after a quiet spell.
+        "SIGN_IN_FREE_FAILURES": 5,
+        "SIGN_IN_ADDRESS_FREE_FAILURES": 20,
+        "SIGN_IN_DELAY_SECONDS": 30,
+        "SIGN_IN_MAX_DELAY_SECONDS": 15 * 60,
+        "SIGN_IN_FORGET_AFTER": dt.timedelta(hours=24),
     }
 
 

@@ -751,6 +751,68 @@ CALLS = (
                         "energy_resources"), 80_000_000, 2, 0.2, 3_000_000, partnership=True),
 )
 
+# The guides (申报指南) the demo calls publish on /public/calls, drawn from the plan's priorities.
+_GUIDE_COMMON = (
+    "申报要求：申报单位须为在中国境内注册、具有独立法人资格的高等学校、科研院所或企业，并与外方合作单位签有"
+    "有效的国际科技合作协议或合作意向书；鼓励以企业为主体、产学研用结合的联合申报。境内注册的外资企业和外国机构"
+    "可以申报，但涉及国家安全和敏感技术领域的项目除外，申报时须如实填写敏感技术声明。\n"
+    "经费要求：项目经费由中央财政经费、地方配套经费和单位自筹经费构成，地方配套与自筹经费合计不低于中央财政经费的"
+    "规定比例。项目执行期一般为三年。\n"
+    "申报方式：申报单位通过本系统在线填报申报书，上传项目申报书及国际合作协议（PDF），经所属推荐渠道审核推荐后，"
+    "提交专项办公室进行形式审查和专家评审。")
+_GUIDE_COMMON_EN = (
+    "Who may apply: universities, research institutes and enterprises registered in China with their own legal "
+    "personality, holding a valid international cooperation agreement or letter of intent with their foreign "
+    "partner; consortia of industry, academia and users are encouraged. Foreign-invested enterprises and foreign "
+    "institutions registered in China may apply, except in national-security and sensitive-technology areas; "
+    "every application carries the sensitive-technology declaration.\n"
+    "Funding: central funds, local matching and self-raised funds; local matching and self-raised funds together "
+    "must reach the call's minimum share of central funds. Projects usually run for three years.\n"
+    "How to apply: file the proposal online, upload the proposal and the cooperation agreement (PDF); the "
+    "recommending body of your channel endorses it before formal review and expert review by the fund.")
+GUIDES = {
+    "C": ("围绕国家重点科技任务，支持在能源资源开发利用、新材料与先进制造、信息网络、现代农业、生物与健康、生态环境保护、"
+          "空间和海洋等重点领域，通过政府间合作、部际协调、部省会商和驻外使领馆推荐等渠道开展的国际科技合作项目，"
+          "着力解决关键技术瓶颈、填补国内空白。\n",
+          "Projects in the plan's priority fields (energy and resources, new materials and advanced manufacturing, "
+          "information networks, modern agriculture, biology and health, ecology and environment, space and ocean), "
+          "found through the intergovernmental, inter-agency, ministry-province and embassy channels, that resolve "
+          "key technical bottlenecks and fill domestic gaps.\n"),
+    "B1": ("本批次聚焦重点领域的联合研究与技术引进，优先支持依托国际创新园、国际联合研究中心、国际技术转移中心和"
+           "示范型国际科技合作基地开展的项目，推动“项目—人才—基地”相结合。\n",
+           "This round funds joint research and technology introduction in the priority fields, first of all "
+           "projects carried by international innovation parks, joint research centers, technology transfer "
+           "centers and demonstration bases, tying project, talent and base together.\n"),
+    "B2": ("支持参与应对气候变化、粮食安全、重大疾病防控等全球性问题的联合研发，以及参与国际热核聚变实验堆（ITER）、"
+           "伽利略计划、综合大洋钻探计划（IODP）、第四代核能系统国际论坛（GIF）、全球综合地球观测系统（GEOSS）等"
+           "国际大科学计划和大科学工程的合作研究。\n",
+           "Joint research on global challenges (climate change, food security, control of major diseases) and "
+           "cooperation in the big-science programmes: ITER, Galileo, IODP, GIF and GEOSS.\n"),
+    "A": ("本年度重点支持战略性新兴产业和国家科技重大专项急需的国际合作，鼓励引进关键技术和高层次人才并消化吸收再创新；"
+          "中美、中俄、中欧、中日韩、中印等双边和多边科技合作机制下的项目，经相应渠道推荐后申报。\n",
+          "This year the fund supports cooperation that strategic emerging industries and the national science "
+          "and technology major projects need most, and the introduction, absorption and re-innovation of key "
+          "technologies and high-level talent; projects under the bilateral and multilateral mechanisms with the "
+          "US, Russia, the EU, Japan and Korea and India apply through their channels.\n"),
+    "G": ("针对气候变化、粮食安全和重大疾病等全球性和区域性热点问题，支持与相关国家和国际组织开展联合攻关，"
+          "鼓励争取多边资金机制支持在华开展合作项目。\n",
+          "Joint work with partner countries and international organisations on climate change, food security and "
+          "major diseases, global and regional concerns; projects that also draw multilateral funding to China "
+          "are welcome.\n"),
+    "P": ("实施面向发展中国家的“科技伙伴计划”：在非洲、拉美、东南亚和中亚等地区建立国际技术转移示范点，通过技术示范与"
+          "推广、技术培训、技术服务、联合研发和政策研究等形式，推广适用技术，促进伙伴国家可持续发展。\n",
+          "The S&T Partnership Programme with developing countries: technology transfer demonstration sites in "
+          "Africa, Latin America, South-East Asia and Central Asia, with demonstration, training, technical "
+          "services, joint research and policy studies that spread suitable technologies and serve the partners' "
+          "sustainable development.\n"),
+}
+
+
+def _guide(call_key: str) -> tuple[str, str]:
+    zh, en = GUIDES[call_key]
+    return zh + _GUIDE_COMMON, en + _GUIDE_COMMON_EN
+
+
 REVIEWERS = (  # (name, institution); the first is the demo reviewer, from a think tank nobody applies from
     ("王立新", "casted"), ("陈思远", "istic"), ("李海燕", "tsinghua"), ("周振宇", "zju"), ("刘国栋", "hit"),
     ("赵雪梅", "cau"), ("孙文博", "dicp"), ("马建华", "qdio"),
@@ -1049,7 +1111,7 @@ def _call_data(world: World, call: CallSpec) -> dict:
             "title_en": call.title_en.format(year=year), "opens_at": opens, "closes_at": closes,
             "fields": list(call.fields), "total_budget": call.total_budget, "quorum": call.quorum,
             "min_matching_ratio": call.min_matching_ratio, "max_central_per_project": call.max_central,
-            "grace_days": 30}
+            "grace_days": 30, **dict(zip(("guide", "guide_en"), _guide(call.key)))}
 
 
 def _close_calls(world: World) -> None:
@@ -1063,12 +1125,50 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
 
 
+# Each demo expert's pool profile: (title, fields of expertise, languages); all of them in China.
+EXPERT_PROFILES = {
+    "王立新": ("研究员", ("climate_change", "energy_resources", "ecology_environment"), ("zh", "en")),
+    "陈思远": ("研究员", ("information_networks", "public_safety"), ("zh", "en")),
+    "李海燕": ("教授", ("energy_resources", "new_materials_manufacturing"), ("zh", "en")),
+    "周振宇": ("教授", ("biology_health", "major_diseases"), ("zh", "en", "de")),
+    "刘国栋": ("教授", ("space_ocean", "new_materials_manufacturing"), ("zh", "en", "ru")),
+    "赵雪梅": ("教授", ("modern_agriculture", "food_security"), ("zh", "en")),
+    "孙文博": ("研究员", ("energy_resources", "new_materials_manufacturing"), ("zh", "en", "ja")),
+    "马建华": ("研究员", ("space_ocean", "ecology_environment", "climate_change"), ("zh", "en")),
+}
+# Foreign experts of the pool, from the registry's foreign institutions in China; they sit on no demo
+# panel, so the officer meets them among the suggestions. (name, e-mail, institution, country, title,
+# fields, languages, active)
+FOREIGN_EXPERTS = (
+    ("Katrin Hoffmann", "k.hoffmann", "fraunhofer", "DE", "Senior Scientist",
+     ("energy_resources", "new_materials_manufacturing"), ("de", "en"), True),
+    ("Jean-Luc Moreau", "jl.moreau", "cnrs", "FR", "Directeur de recherche",
+     ("ecology_environment", "climate_change"), ("fr", "en"), True),
+    ("Claire Dubois", "c.dubois", "cnrs", "FR", "Chargée de recherche",
+     ("biology_health", "major_diseases"), ("fr", "en", "zh"), True),
+    ("Thomas Weber", "t.weber", "fraunhofer", "DE", "Head of Department",
+     ("new_materials_manufacturing", "information_networks"), ("de", "en"), False),
+)
+
+
 def _register_people(world: World) -> None:
+    from .services import pool
+
     for local, name in OFFICERS:
         world.officers.append(_user(f"{local}@demo.fundflow.cn", "officer", name))
     for number, (name, org) in enumerate(REVIEWERS, start=1):
         email = DEMO_EMAIL["reviewer"] if number == 1 else f"reviewer.{number:02d}@demo.fundflow.cn"
-        world.reviewers.append((_user(email, "reviewer", name, institution_id=world.institutions[org]), org))
+        title, fields_, languages = EXPERT_PROFILES[name]
+        user = pool.create_expert(world.admin, {"email": email, "name": name, "password": DEMO_PASSWORD,
+                                                "institution_id": world.institutions[org], "title": title,
+                                                "fields": list(fields_), "country": "CN",
+                                                "languages": list(languages)})
+        world.reviewers.append((Actor.of(user), org))
+    for name, local, org, country, title, fields_, languages, active in FOREIGN_EXPERTS:
+        pool.create_expert(world.admin, {"email": f"{local}@demo.fundflow.cn", "name": name,
+                                         "password": DEMO_PASSWORD, "institution_id": world.institutions[org],
+                                         "title": title, "fields": list(fields_), "country": country,
+                                         "languages": list(languages), "active": active})
     # The demo applicant and recommender exist before any application needs them.
     world.applicant(DEMO_INSTITUTION)
     world.recommender(DEMO_BODY)
@@ -1385,50 +1485,110 @@ def _panel(job: Job, size: int, first: Actor | None = None) -> list[Actor]:
     return job.rng.sample(free, size)
 
 
+def _clear_panel(job: Job, size: int, first: Actor | None = None, exclude: tuple[Actor, ...] = ()) -> list[Actor]:
+    """`size` experts the fund's rules let through, as the officer would take them: the pool's suggestions
+    (conflict-free by institution, partners, history and declarations; field match, load, spread);
+    `first` among them when it is free too."""
+    from .services import conflicts, pool
+
+    s = db.session()
+    s.expire_all()
+    app = s.get(Application, job.app_id)
+    chosen = [first] if first is not None and conflicts.conflict_of(s, s.get(User, first.id), app) is None else []
+    picks = pool.suggestions(s, app, size - len(chosen), exclude=[a.id for a in (*chosen, *exclude)])
+    return chosen + [Actor.of(s.get(User, p.reviewer_id)) for p in picks]
+
+
 def _assign(job: Job, reviewer: Actor) -> int:
     due = job.world.today + dt.timedelta(days=21)
     return apps.assign_reviewer(job.cast.officer, job.app_id, reviewer.id, due_date=due).id
 
 
-def _submit_review(job: Job, reviewer: Actor, review_id: int, score: float) -> None:
-    recommendation = "fund" if score >= 85 else "fund_with_changes" if score >= 75 else "do_not_fund"
-    fire(reviewer, "review", review_id, "submit_review", payload={
-        "score": score, "opinion": job.rng.choice(OPINIONS[recommendation]), "recommendation": recommendation})
+def _submit_review(job: Job, reviewer: Actor, review_id: int, score: float,
+                   recommendation: str | None = None) -> None:
+    """The expert declares no conflict, then scores each criterion of the call's rubric around `score`."""
+    recommendation = recommendation or ("fund" if score >= 85 else "fund_with_changes" if score >= 75
+                                        else "do_not_fund")
+    fire(reviewer, "review", review_id, "declare_no_conflict")
+    review = _reload_review(review_id)
+    body = {"opinion": job.rng.choice(OPINIONS[recommendation]), "recommendation": recommendation}
+    if review.rubric is None:
+        body["score"] = score
+    else:  # experts differ a little from one criterion to the next
+        body["scores"] = {c["key"]: _points(c, score / 100 + job.rng.uniform(-0.06, 0.06))
+                          for c in review.rubric.criteria}
+    fire(reviewer, "review", review_id, "submit_review", payload=body)
+
+
+def _points(criterion: dict, share: float) -> float:
+    low, high = criterion["min"], criterion["max"]
+    return round((low + (high - low) * max(0.0, min(1.0, share))) * 2) / 2
+
+
+def _reload_review(review_id: int):
+    from .models import Review
+
+    s = db.session()
+    s.expire_all()
+    return s.get(Review, review_id)
 
 
 def _maybe_decline(job: Job, panel: list[Actor]) -> None:
     """Now and then an expert is assigned, finds a conflict the records do not show, and declines."""
     if job.rng.random() >= 0.25:
         return
-    spare = [r for r in _free_reviewers(job) if r not in panel]
+    spare = _clear_panel(job, 1, exclude=tuple(panel))
     if spare:
         reviewer = job.rng.choice(spare)
         fire(reviewer, "review", _assign(job, reviewer), "decline", comment=job.rng.choice(DECLINES))
 
 
-def _score(job: Job) -> float:
-    low, high = (55, 76) if job.draft.spec.state == "rejected" else (72, 95)
-    return job.rng.randint(low * 2, high * 2) / 2
+def _score(job: Job, merit: float) -> float:
+    """One expert's total for an application of `merit`: experts on a panel mostly agree, within a few points."""
+    return max(0.0, min(100.0, round((merit + job.rng.uniform(-5, 5)) * 2) / 2))
+
+
+def _merit(job: Job) -> float:
+    """How good the application is, as its panel will broadly find it."""
+    low, high = (58, 74) if job.draft.spec.state == "rejected" else (75, 93)
+    return job.rng.uniform(low, high)
 
 
 def _expert_review(job: Job) -> None:
-    """A full panel: the review that completes the quorum closes expert review by itself."""
-    panel = _panel(job, job.draft.call.quorum)
+    """A full panel: the review that completes the quorum closes expert review by itself.
+
+    One application awaiting the decision splits its panel (two for, one firmly against), so the
+    ranking shows a disagreement to the decision meeting.
+    """
+    panel = _clear_panel(job, job.draft.call.quorum)
     _maybe_decline(job, panel)
     reviews = [(reviewer, _assign(job, reviewer)) for reviewer in panel]
-    for reviewer, review_id in reviews:
-        _submit_review(job, reviewer, review_id, _score(job))
+    # world.cycles holds the demo's take-once sequences: this one yields True for the first taker only.
+    split = job.draft.spec.state == "decision_pending" and next(
+        job.world.cycles.setdefault("split_panel", iter([True])), False)
+    merit = _merit(job)
+    for i, (reviewer, review_id) in enumerate(reviews):
+        if split and i == len(reviews) - 1:
+            _submit_review(job, reviewer, review_id, job.rng.randint(110, 124) / 2, "do_not_fund")
+        elif split:
+            _submit_review(job, reviewer, review_id, job.rng.randint(176, 186) / 2, "fund")
+        else:
+            _submit_review(job, reviewer, review_id, _score(job, merit))
+    if len(panel) < job.draft.call.quorum:  # too few experts free of conflicts: the officer closes, saying why
+        job.cast.fire(job.cast.officer, job.app_id, "close_review",
+                      comment=f"本领域无利益冲突的专家不足{job.draft.call.quorum}位，依{len(panel)}份评审意见提交立项审议。")
 
 
 def _review_under_way(job: Job) -> None:
     """A panel short of its quorum, with the demo reviewer's review still open."""
     demo_reviewer = job.world.reviewers[0][0]
-    panel = _panel(job, job.draft.call.quorum, first=demo_reviewer)
+    panel = _clear_panel(job, job.draft.call.quorum, first=demo_reviewer)
     _maybe_decline(job, panel)
     reviews = [(reviewer, _assign(job, reviewer)) for reviewer in panel]
     done = job.rng.randint(0, job.draft.call.quorum - 1)
+    merit = _merit(job)
     for reviewer, review_id in [r for r in reviews if r[0] != demo_reviewer][:done]:
-        _submit_review(job, reviewer, review_id, _score(job))
+        _submit_review(job, reviewer, review_id, _score(job, merit))
 
 
 def _approve(job: Job) -> None:
@@ -1441,24 +1601,47 @@ def _sign(job: Job) -> None:
     """Sign the agreement, its milestones dated from when the call's decisions were made."""
     call = job.draft.call
     start = job.world.today + dt.timedelta(days=call.closes + 90)
-    months = [3, *range(12, job.draft.duration_months + 1, 12)]
-    if months[-1] != job.draft.duration_months:
-        months.append(job.draft.duration_months)
-    milestones = [{"title": _milestone_title(i, m, months), "due_date": _add_months(start, m).isoformat()}
-                  for i, m in enumerate(months)]
+    duration = job.draft.duration_months
+    milestones = [{"title": title, "kind": kind, "evidence": evidence, "due_date": _add_months(start, m).isoformat()}
+                  for m, title, kind, evidence in _agreement_milestones(duration)]
     job.cast.upload(job.app_id, "signed_agreement")
-    job.cast.fire(job.cast.applicant, job.app_id, "sign_agreement", payload={"milestones": milestones})
+    job.cast.fire(job.cast.applicant, job.app_id, "sign_agreement",
+                  payload={"agreement": _agreement(job, start), "milestones": milestones})
     if "suspension" in job.draft.spec.detours:
         _reasoned("suspend", "officer")(job)
         _reasoned("resume", "officer")(job)
 
 
-def _milestone_title(index: int, month: int, months: list[int]) -> str:
-    if index == 0:
-        return "合作协议备案与联合研究启动"
-    if month == months[-1]:
-        return "成果集成、技术转移与项目总结"
-    return f"第{month // 12}年度联合研究与人员交流任务"
+def _agreement(job: Job, signed_on: dt.date) -> dict:
+    """The international cooperation agreement the project rests on, signed with its partners."""
+    app = _reload(job.app_id)
+    foreign = [p for p in job.draft.partners if p["country"] != "CN"]
+    lead = foreign[0]["name"]
+    return {
+        "title": f"{app.institution.name}与{lead}关于“{app.title}”的合作协议",
+        "partners": [{"name": p["name"], "country": p["country"]} for p in job.draft.partners],
+        "signed_on": signed_on.isoformat(), "valid_from": signed_on.isoformat(),
+        "valid_until": _add_months(signed_on, job.draft.duration_months + 12).isoformat(),
+        "commitments_domestic": f"{app.institution.name}负责项目总体协调，提供联合研究所需的实验条件和配套经费，"
+                                "每年派出科研人员赴外方开展合作研究，负责成果集成与国内转化。",
+        "commitments_foreign": f"{lead}提供关键技术、数据和实验平台，接收中方科研人员交流访问，"
+                               "派遣专家来华开展合作研究，与中方共享联合研究成果和知识产权。",
+    }
+
+
+def _agreement_milestones(duration: int) -> list[tuple[int, str, str, str]]:
+    """(month, title, kind, evidence) of the milestones a cooperation agreement of `duration` months sets."""
+    rows = [(3, "合作协议备案与联合研究启动", "joint_research_output", "合作协议备案回执、联合研究启动会纪要"),
+            (9, "中外科研人员互访交流", "personnel_exchange", "出访与来访人员名单、交流日程及总结报告")]
+    if duration > 18:
+        rows.append((15, "外国专家来华合作研究", "foreign_experts_engaged", "外国专家聘用协议及来华工作报告"))
+    rows += [(m, f"第{m // 12}年度执行情况报告", "annual_report", "年度执行报告及经费使用情况说明")
+             for m in range(12, duration, 12)]
+    middle = duration // 2 if duration // 2 % 12 else duration // 2 + 1
+    rows.append((middle, "项目中期检查", "mid_term_report", "中期检查报告及外方合作单位评价意见"))
+    rows.append((duration, "成果集成、技术转移与项目总结", "technology_transfer",
+                 "技术转移合同或成果转化证明、联合发表论文清单"))
+    return sorted(rows)
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -1489,10 +1672,14 @@ def _perform(job: Job) -> None:
         if milestone.state != "accepted":
             _report(job, milestone.id)
             fire(job.cast.officer, "milestone", milestone.id, "accept")
-    rng = job.rng
+    rng, app = job.rng, _reload(job.app_id)
     outcomes = {"papers": rng.randint(2, 15), "patents": rng.randint(0, 6), "standards": rng.randint(0, 2),
-                "technologies_transferred": rng.randint(0, 4), "experts_engaged": rng.randint(2, 12),
-                "researchers_trained": rng.randint(3, 20)}
+                "technologies_transferred": rng.randint(0, 4),
+                "experts_engaged": max(app.foreign_experts, rng.randint(2, 12)),
+                "researchers_trained": max(app.young_researchers, rng.randint(3, 20))}
+    if app.base_id:  # 项目—基地—人才: a base-construction project built its base, others strengthened theirs
+        outcomes.update(base="built" if app.cooperation_type == "base_construction" else "strengthened",
+                        base_id=app.base_id)
     job.cast.upload(job.app_id, "final_report")
     job.cast.fire(job.cast.applicant, job.app_id, "request_closeout", payload={"outcomes": outcomes})
 
@@ -1545,11 +1732,37 @@ def _leave(job: Job, state: str) -> None:
 
 
 def _running(job: Job) -> None:
-    """Up to date with its milestones; some report the next one early, for the officer to accept."""
+    """Up to date with its milestones; some report the next one early, for the officer to accept.
+
+    The demo accounts' own project also shows the rest of 协议履约: an extension approved
+    (the open due dates move), a report sent back with the officer's reason, and a budget
+    reallocation waiting for the officer's decision.
+    """
     _keep_up(job)
     upcoming = [m for m in _milestones(job.app_id) if m.state == "planned"]
-    if upcoming and job.rng.random() < 0.5:
+    if job.draft.spec.who == "both":
+        _follow_up_of_the_demo_project(job, upcoming)
+    elif upcoming and job.rng.random() < 0.5:
         _report(job, upcoming[0].id)
+
+
+def _follow_up_of_the_demo_project(job: Job, upcoming: list[Milestone]) -> None:
+    from .services import changes
+
+    applicant, officer = job.cast.applicant, job.cast.officer
+    change = changes.request_change(applicant, job.app_id, "extension", "外方合作单位大型实验装置升级改造，"
+                                    "联合实验推迟约半年，申请延长执行期6个月。", {"extend_months": 6})
+    fire(officer, "change_request", change.id, "approve", comment="外方装置改造属实，同意延期6个月。")
+    if upcoming:
+        _report(job, upcoming[0].id)
+        fire(officer, "milestone", upcoming[0].id, "return", comment=job.reason("return"))
+    app = _reload(job.app_id)
+    central = app.approved_amount or app.budget_central
+    shifted = min(app.budget_self_raised, max(app.budget_self_raised // 3, 10_000))
+    changes.request_change(applicant, job.app_id, "budget_reallocation", "地方配套资金到位增加，相应调减自筹经费，"
+                           "中央财政经费保持不变。", {"budget": {
+                               "central": central, "local_matching": app.budget_local_matching + shifted,
+                               "self_raised": app.budget_self_raised - shifted}})
 
 
 FINISHING: dict[str, Callable[[Job], None]] = {  # final touches by the state an application ends in

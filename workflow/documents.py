@@ -9,6 +9,11 @@ never makes a second number or a different file:
 2. `render` is a pure function of that frozen context (fixed PDF identifier
    and dates), so rendering again gives the same bytes; `record_issue` stores
    the file's SHA-256 on the row and in an audit event.
+
+A download is served only when the file's bytes still hash to the SHA-256 of
+that issue event (`checked_content`), which itself must still hash into the
+chain; anything else is refused, and the document is restored from its
+frozen context by the regenerate job.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -112,9 +118,47 @@ def context(document: Document, app: Application, event: Event) -> dict:
             "milestones": [{"title": m.title, "due_date": m.due_date,
                             "state_label": milestone_states[m.state].label} for m in app.milestones],
             "outcomes": [{"label": labels.zh(labels.OUTCOMES, k), "label_en": labels.en(labels.OUTCOMES, k),
-                          "value": v} for k, v in (app.outcomes or {}).items()],
+                          "value": v} for k, v in (app.outcomes or {}).items() if k in labels.OUTCOMES]
+            + _base_outcome(app),
         },
     })
+
+
+# Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) and the marks that can
+# reorder neutral characters around them (U+200E, U+200F, U+061C): in a partner's name they make the PDF
+# show the letters in another order than they were typed. Removed from everything a PDF shows; the
+# frozen context keeps what was typed.
+BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C])
+
+
+# 项目—基地—人才: what close-out says of a cooperation base, as one more row of the outcomes.
+BASE_OUTCOME = {"built": ("新建", "built"), "strengthened": ("提升", "strengthened")}
+
+
+def _base_outcome(app: Application) -> list[dict]:
+    from sqlalchemy.orm import object_session
+
+    from .models import CooperationBase
+
+    outcomes = app.outcomes or {}
+    if outcomes.get("base") not in BASE_OUTCOME or not outcomes.get("base_id"):
+        return []
+    base = object_session(app).get(CooperationBase, outcomes["base_id"])
+    zh, en = BASE_OUTCOME[outcomes["base"]]
+    name = base.name if base else str(outcomes["base_id"])
+    return [{"label": "国际科技合作基地", "label_en": "International cooperation base",
+             "value": f"{zh}：{name} / {en}"}]
+
+
+def bidi_safe(rendered: str) -> Markup:
+    """The `bidi_safe` filter: templates/pdf/base.html wraps the whole document in it, so every value
+    any PDF template shows passes through it, including ones added later. It receives the already
+    escaped output of the block, so marking the result safe adds nothing unescaped."""
+    return Markup(str(rendered).translate(BIDI_CONTROLS))
+
+
+def register(app) -> None:
+    app.jinja_env.filters["bidi_safe"] = bidi_safe
 
 
 def render(frozen: dict) -> bytes:
@@ -145,6 +189,34 @@ def folder() -> Path:
 
 def stored_name(document: Document) -> str:
     return f"{document.kind}-{document.year}-{document.seq:04d}.pdf"
+
+
+def recorded_sha256(session: Session, document: Document) -> str | None:
+    """The SHA-256 the audit trail recorded when `document` was issued, or None when that record is missing,
+    edited (its event no longer hashes to its own hash) or disagrees with the row."""
+    event = session.get(Event, document.issued_event_id) if document.issued_event_id else None
+    if event is None or (event.subject, event.subject_id, event.trigger) != ("document", document.id, "issue"):
+        return None
+    if audit.chain_hash(event.prev_hash, event) != event.hash:
+        return None
+    digest = (event.data or {}).get("sha256")
+    return digest if isinstance(digest, str) and digest == document.sha256 else None
+
+
+def checked_content(session: Session, document: Document) -> tuple[bytes | None, str | None]:
+    """(the file's bytes if they are the recorded ones, else None; the SHA-256 found, or None if no file).
+
+    The bytes are read once, hashed and returned, so what is served is what was checked. Nothing is
+    cached: a hash remembered from an earlier download would let a file edited since then through.
+    """
+    path = folder() / (document.stored_name or stored_name(document))
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        return None, None
+    found = hashlib.sha256(content).hexdigest()
+    recorded = recorded_sha256(session, document)
+    return (content if recorded is not None and found == recorded else None), found
 
 
 def record_issue(session: Session, document: Document, pdf: bytes, now: dt.datetime) -> bool:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-import calendar
-import datetime as dt
-
+from . import guards
 from .guards import Firing
-from .models import Milestone, Partner
+from .models import Agreement, ConflictDeclaration, Milestone, Partner
 
 Effect = Callable[[Firing], None]
 REGISTRY: dict[str, Effect] = {}
@@ -36,20 +34,27 @@ def record_approved_amount(f: Firing) -> None:
 
 @effect
 def create_milestones(f: Firing) -> None:
+    """The milestones of the cooperation agreement, and the agreement itself when it was given."""
     from .engine import workflow
 
     wf = workflow("milestone")
-    for seq, (title, due) in enumerate(f.values["milestones"], start=1):
+    for seq, m in enumerate(f.values["milestones"], start=1):
         f.session.add(
             Milestone(
                 application=f.application,
                 seq=seq,
-                title=title,
-                due_date=due,
+                title=m["title"],
+                kind=m["kind"],
+                evidence=m["evidence"],
+                due_date=m["due_date"],
                 state=wf.initial,
                 workflow_version=wf.version,
             )
         )
+    agreement = f.values.get("agreement")
+    if agreement:
+        f.session.add(Agreement(application=f.application, signed_attachment_id=f.values.get("signed_attachment_id"),
+                                **agreement))
 
 
 @effect
@@ -58,23 +63,54 @@ def record_outcomes(f: Firing) -> None:
 
 
 @effect
+def record_declaration(f: Firing) -> None:
+    """No conflict declared: the review is scored against the call's rubric as it is now, whatever comes later."""
+    review = f.subject
+    review.declared_at = f.now
+    rubric = f.application.call.rubric
+    review.rubric_id = rubric.id if rubric is not None else None
+    f.values["rubric_version"] = rubric.version if rubric is not None else None
+
+
+@effect
+def record_conflict(f: Firing) -> None:
+    """A decline is a declared conflict: with this application, or with the applicant institution."""
+    review = f.subject
+    review.decline_reason = f.comment
+    with_institution = f.values.get("conflict_with") == "institution"
+    f.session.add(ConflictDeclaration(
+        reviewer_id=review.reviewer_id, application_id=f.application.id, review_id=review.id,
+        institution_id=f.application.institution_id if with_institution else None,
+        reason=f.comment, declared_at=f.now))
+
+
+@effect
 def record_review(f: Firing) -> None:
     review = f.subject
     review.score = f.values["score"]
+    review.scores = f.values.get("scores")
     review.opinion = f.payload["opinion"].strip()
     review.recommendation = f.payload["recommendation"]
     review.submitted_at = f.now
     f.values["recommendation"] = review.recommendation
+    if review.scores is not None:
+        f.values["scores"] = review.scores
 
 
 @effect
 def close_review_on_quorum(f: Firing) -> None:
-    """The review that completes the quorum closes expert review, as the system."""
+    """The review that completes the quorum closes expert review, as the system.
+
+    The application row is locked first and the reviews counted in the database, so of reviews
+    submitted at the same instant exactly one sees the quorum complete and closes.
+    """
+    from .guards import submitted_reviews
     from .permissions import SYSTEM
     from .services.transitions import fire_in
 
     app = f.application
-    submitted = sum(1 for r in app.reviews if r.state == "submitted")
+    f.session.refresh(app, with_for_update=True)
+    submitted = submitted_reviews(f.session, app.id)
     if app.state == "expert_review" and submitted >= app.call.quorum:
         fire_in(f.session, SYSTEM, app, "close_review", now=f.now,
                 comment=f"quorum of {app.call.quorum} reviews reached")
@@ -85,6 +121,20 @@ def record_report(f: Firing) -> None:
     milestone = f.subject
     milestone.report = f.payload["report"].strip()
     milestone.reported_at = f.now
+    for attachment in f.application.attachments:
+        if attachment.id in f.values.get("attachments", ()):
+            attachment.milestone_id = milestone.id
+
+
+@effect
+def record_acceptance(f: Firing) -> None:
+    f.subject.accepted_at = f.now
+
+
+@effect
+def record_return(f: Firing) -> None:
+    """The officer's reason, kept on the milestone for the applicant until it is accepted."""
+    f.subject.return_reason = f.comment
 
 
 @effect
@@ -115,8 +165,4 @@ def apply_change(f: Firing) -> None:
         app.principal_investigator = proposal["principal_investigator"]
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` later, or the month's last day when it is shorter."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+add_months = guards.add_months  # one date arithmetic for milestones and extensions

@@ -82,3 +82,11 @@ class TooManyAttempts(WorkflowError):
                          template=N_("Too many failed sign-ins. Try again in %(minutes)s minutes."),
                          params={"minutes": max(1, -(-retry_after // 60))})
         self.retry_after = retry_after
+
+
+class Unavailable(WorkflowError):
+    """Cannot be served now for a reason on the server's side that is being put right (a document being
+    restored): 503, which tells the client to try again later, not that its request was wrong."""
+
+    status = 503
+    code = "unavailable"

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from . import audit, db, documents, files, notices, outbox
 from .engine import workflow
-from .models import Application, Document, Event, Review, User, utcnow
+from .models import Application, Document, Event, Milestone, Outbox, Review, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def _regenerate_one(doc_id: int) -> tuple[str, str, str | None]:
     """Check one issued document; return its number, the outcome and a detail for the report."""
     s = db.session()
     document = s.get(Document, doc_id)
-    number, recorded, frozen = document.number, document.sha256, document.context
+    number, recorded, frozen = document.number, documents.recorded_sha256(s, document), document.context
     s.rollback()
     try:
         pdf = documents.render(frozen)
@@ -120,6 +120,15 @@ def _regenerate_one(doc_id: int) -> tuple[str, str, str | None]:
 
 
 JOBS["regenerate_documents"] = regenerate_documents
+
+
+def regenerate_document(document_id: int) -> dict:
+    """Check and restore one issued document: staged when a download found it altered or missing."""
+    number, outcome, detail = _regenerate_one(document_id)
+    return {"document_id": document_id, "number": number, "outcome": outcome, "detail": detail}
+
+
+JOBS["regenerate_document"] = regenerate_document
 
 
 def notify(event_id: int) -> dict:
@@ -160,8 +169,10 @@ def notify_review_assigned(review_id: int) -> dict:
 JOBS["notify_review_assigned"] = notify_review_assigned
 
 
-def assign_reviewers(officer_id: int, pairs: list[list[int]], due_date: str | None = None) -> dict:
-    """The officer's bulk assignment (services.bulk): each (application, reviewer) pair, with progress.
+def assign_reviewers(officer_id: int, pairs: list[list[int]], due_date: str | None = None,
+                     app_ids: list[int] | None = None, per_application: int | None = None) -> dict:
+    """The officer's bulk assignment (services.bulk), with progress: each (application, reviewer) pair,
+    or, given `app_ids` and `per_application`, each application's panel filled from the pool's suggestions.
 
     It acts as the officer who asked, as they are now: one who has since lost the
     officer role or been deactivated assigns nothing.
@@ -172,14 +183,84 @@ def assign_reviewers(officer_id: int, pairs: list[list[int]], due_date: str | No
     from .services import bulk
 
     user = db.session().get(User, officer_id)
+    due = dt.date.fromisoformat(due_date) if due_date else None
     if user is None or not user.active or user.role not in ("officer", "admin"):
         outbox.progress(0, len(pairs), "the officer who started this may no longer assign reviewers")
         return {"total": len(pairs), bulk.ASSIGNED: 0, bulk.ALREADY: 0, bulk.REFUSED: len(pairs),
                 "refusals": [], "error": "not_permitted"}
     actor = Actor.of(user)
     db.session().rollback()
-    return bulk.perform_assignments(actor, [tuple(p) for p in pairs],
-                                    dt.date.fromisoformat(due_date) if due_date else None, progress=outbox.progress)
+    if app_ids:
+        return bulk.perform_suggested(actor, app_ids, per_application or 3, due, progress=outbox.progress)
+    return bulk.perform_assignments(actor, [tuple(p) for p in pairs], due, progress=outbox.progress)
 
 
 JOBS["assign_reviewers"] = assign_reviewers
+
+
+def alert_admins_of_failure(outbox_id: int) -> None:
+    """Tell every active admin that a job used its last attempt: a failed job is never silent."""
+    with db.write_session() as s:
+        row = s.get(Outbox, outbox_id)
+        if row is None or row.failed_at is None:
+            return
+        admins = list(s.scalars(select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.id)))
+        notices.file(s, admins, "job_failed", f"job-failed-{row.id}-{row.failed_at:%Y%m%d%H%M%S%f}", None,
+                     job=row.job, job_id=row.id, attempts=row.attempts, error=row.last_error or "")
+
+
+outbox.ON_FAILURE.append(alert_admins_of_failure)
+
+
+def notify_milestone_returned(event_id: int) -> dict:
+    """Tell the applicant institution that a milestone report came back, with the officer's reason."""
+    with db.write_session() as s:
+        event = s.get(Event, event_id)
+        app = s.get(Application, event.application_id)
+        milestone = s.get(Milestone, event.subject_id)
+        key = f"event-{event.id}"
+        notices.file(s, notices.recipients(s, app, "institution"), "milestone_returned", key, app,
+                     milestone=milestone, reason=event.comment or "")
+        ids = notices.keyed(s, key)
+    return {"notices": len(ids), "email_pending": notices.deliver(ids)}
+
+
+JOBS["notify_milestone_returned"] = notify_milestone_returned
+
+
+def _officer_notice(review: Review, officer_id: int, kind: str, key: str, **context) -> dict:
+    with db.write_session() as s:
+        officer = s.get(User, officer_id)
+        if officer is None or not officer.active:
+            return {"notices": 0, "email_pending": 0}
+        reviewer = s.get(User, review.reviewer_id)
+        notices.file(s, [officer], kind, key, s.get(Application, review.application_id),
+                     user_name=officer.name or officer.email, reviewer_name=reviewer.name or reviewer.email,
+                     review=review, **context)
+        ids = notices.keyed(s, key)
+    return {"notices": len(ids), "email_pending": notices.deliver(ids)}
+
+
+def notify_review_replaced(review_id: int) -> dict:
+    """Tell the officer that a declined or overdue assignment now has its replacement."""
+    s = db.session()
+    review = s.get(Review, review_id)
+    old = s.get(Review, review.replaces_id)
+    old_reviewer = s.get(User, old.reviewer_id)
+    return _officer_notice(review, review.assigned_by_id, "review_replaced", f"review-{review.id}-replaces",
+                           old_reviewer_name=old_reviewer.name or old_reviewer.email, old=old)
+
+
+JOBS["notify_review_replaced"] = notify_review_replaced
+
+
+def notify_review_declined(event_id: int) -> dict:
+    """Tell the officer who assigned it that an expert declined: the assignment may be replaced."""
+    s = db.session()
+    event = s.get(Event, event_id)
+    review = s.get(Review, event.subject_id)
+    return _officer_notice(review, review.assigned_by_id, "review_declined", f"review-{review.id}-declined",
+                           reason=event.comment)
+
+
+JOBS["notify_review_declined"] = notify_review_declined

@@ -80,9 +80,21 @@ def _expert_review(c: Cast, app_id: int, scores=(88, 82, 79, 90, 85)) -> None:
     quorum = _application(app_id).call.quorum
     for reviewer, score in zip(c.reviewers[:quorum], scores):
         review = apps.assign_reviewer(c.officer, app_id, reviewer.id)
-        fire(reviewer, "review", review.id, "submit_review", payload={
-            "score": score, "opinion": "研究目标明确，合作基础扎实。", "recommendation": "fund"})
+        review_as(reviewer, review.id, score, "研究目标明确，合作基础扎实。", "fund")
     c.log.append("close_review")
+
+
+def review_as(reviewer: Actor, review_id: int, total: float, opinion: str, recommendation: str) -> None:
+    """Declare no conflict where the review's workflow asks for it, then score `total` of 100 (per the rubric)."""
+    from .engine import workflow
+    from .models import Review
+    from .services import rubrics
+
+    review = db.session().get(Review, review_id)
+    if "declare_no_conflict" in workflow("review", review.workflow_version).triggers():
+        fire(reviewer, "review", review_id, "declare_no_conflict")
+    fire(reviewer, "review", review_id, "submit_review",
+         payload=rubrics.submission(review_id, total, opinion, recommendation))
 
 
 def _approve(c: Cast, app_id: int) -> None:

@@ -194,6 +194,9 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    # Touched at most once a minute per token, so reading the API does not write on every request.
+    last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship()
@@ -527,14 +530,21 @@ class ChainHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class SignInFailure(Base):
-    """A failed sign-in, kept for a while to slow down password guessing."""
+class SignInThrottle(Base):
+    """Failed sign-ins counted per key: (e-mail, address), and the address alone (e-mail ''), to slow guessing.
 
-    __tablename__ = "sign_in_failures"
+    An attempt is counted before its password is checked, and refused while `blocked_until` lies ahead, so
+    concurrent attempts cannot get more passwords checked than the count allows.
+    """
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    __tablename__ = "sign_in_throttles"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)  # '' for the address's own count
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[dt.datetime] = mapped_column(index=True)
+    blocked_until: Mapped[dt.datetime | None]
+    throttled_since: Mapped[dt.datetime | None]  # set with the "throttle" event, cleared with "throttle_lifted"
 
 
 class DocumentCounter(Base):

@@ -82,10 +82,18 @@ def keyed(session: Session, dedupe_key: str) -> list[int]:
     return list(session.scalars(select(Notice.id).where(Notice.dedupe_key == dedupe_key).order_by(Notice.id)))
 
 
+SUBJECT_LENGTH = Notice.__table__.c.subject.type.length
+
+
 def compose(kind: str, **context) -> tuple[str, str]:
+    """The subject (its first line, shortened to fit the column; the body keeps every word) and the body."""
     text = render_template(f"notices/{kind}.txt", labels=labels, **context).strip()
     subject, _, body = text.partition("\n")
-    return subject.strip(), body.strip() + "\n"
+    return shorten(subject.strip(), SUBJECT_LENGTH), body.strip() + "\n"
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def send_email(notices: list[Notice], users: dict[int, User]) -> tuple[list[int], dict[int, str]]:

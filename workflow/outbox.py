@@ -42,6 +42,10 @@ BACKOFF = [10, 30, 90, 300]  # seconds between RQ's retries
 
 _running: ContextVar[int | None] = ContextVar("fundflow_outbox_running", default=None)
 
+# Called with the outbox id once a job has used its last attempt, after the failure is recorded.
+# The job layer registers the admins' alert here, so the outbox needs to know nothing of notices.
+ON_FAILURE: list[Any] = []
+
 
 def stage(session: Session, job: str, *, started_by: int | None = None, **payload: Any) -> int:
     """Record follow-up work in the caller's transaction; return its outbox id.
@@ -108,6 +112,8 @@ def perform(outbox_id: int) -> dict | None:
             row.last_error = "".join(traceback.format_exception_only(err)).strip()[:4000]
             if attempts >= MAX_ATTEMPTS:
                 row.failed_at = utcnow()
+        if attempts >= MAX_ATTEMPTS:
+            _announce_failure(outbox_id)
         raise
     finally:
         _running.reset(running)
@@ -116,6 +122,14 @@ def perform(outbox_id: int) -> dict | None:
         row.done_at, row.failed_at, row.last_error = utcnow(), None, None
         row.result = result if isinstance(result, dict) else None
     return row.result
+
+
+def _announce_failure(outbox_id: int) -> None:
+    for handler in ON_FAILURE:
+        try:
+            handler(outbox_id)
+        except Exception:  # the failure itself is recorded; an alert that fails must not hide it
+            log.exception("could not announce the failure of outbox-%s", outbox_id)
 
 
 def progress(done: int, total: int | None = None, note: str | None = None) -> None:

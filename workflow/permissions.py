@@ -85,3 +85,18 @@ def check_may_fire(actor: Actor, transition: TransitionDef, application: Applica
         raise NotPermitted("only the recommending body this application names may do this")
     if role == "reviewer" and not (isinstance(subject, Review) and subject.reviewer_id == actor.id):
         raise NotPermitted("only the assigned reviewer may do this")
+
+
+def proposal_withheld(actor: Actor, application: Application) -> bool:
+    """Whether `actor` is a reviewer who has yet to declare no conflict on `application`.
+
+    Until then they see what judges a conflict (title, field, institution, partners), not the
+    summary or the attachments. Reviews of workflow version 1 have no declaration and see all.
+    """
+    from .engine import workflow
+
+    if actor.role != "reviewer":
+        return False
+    return any(r.reviewer_id == actor.id and any(t.trigger == "declare_no_conflict"
+                                                 for t in workflow("review", r.workflow_version).available(r.state))
+               for r in application.reviews)

@@ -10,6 +10,7 @@ import datetime as dt
 from collections import Counter
 
 from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
 
 from . import db, notices
 from .errors import WorkflowError
@@ -31,7 +32,9 @@ def scan(as_of: dt.date, progress=None) -> Counter:
             Milestone.state.in_(("planned", "returned", "overdue")),
             Milestone.due_date <= as_of + DUE_SOON)
         .order_by(Milestone.id)))
-    reviews = list(s.scalars(select(Review.id).where(Review.state == "assigned", Review.due_date < as_of)
+    from .services.pool import open_review_states  # every open state of the review workflows
+
+    reviews = list(s.scalars(select(Review.id).where(Review.state.in_(open_review_states()), Review.due_date < as_of)
                              .order_by(Review.id)))
     s.rollback()
     total = len(milestones) + len(reviews)
@@ -57,8 +60,11 @@ def _milestone(milestone_id: int, as_of: dt.date, done: Counter) -> None:
         _notify(app, "milestone_due", f"milestone-{m.id}-due-{m.due_date}", done, milestone=m)
         return
     if m.state in ("planned", "returned"):
-        fire(SYSTEM, "milestone", m.id, "mark_overdue", payload={"as_of": as_of})
-        done["milestones_overdue"] += 1
+        try:
+            fire(SYSTEM, "milestone", m.id, "mark_overdue", payload={"as_of": as_of})
+            done["milestones_overdue"] += 1
+        except WorkflowError:  # another scan (or the applicant's report) moved it first
+            pass
     s.expire_all()
     m = s.get(Milestone, milestone_id)
     _notify(m.application, "milestone_overdue", f"milestone-{m.id}-overdue", done, milestone=m,
@@ -94,16 +100,24 @@ def _review_past_due(review_id: int, done: Counter) -> None:
         made = notices.file(w, [w.get(User, reviewer.id)], "review_due", f"review-{review.id}-past-due",
                             w.get(Application, review.application_id),
                             user_name=reviewer.name or reviewer.email, due_date=review.due_date)
+        officer = w.get(User, review.assigned_by_id)  # told once, so they may replace the assignment
+        if officer is not None and officer.active:
+            made += notices.file(w, [officer], "review_overdue", f"review-{review.id}-overdue",
+                                 w.get(Application, review.application_id), user_name=officer.name or officer.email,
+                                 reviewer_name=reviewer.name or reviewer.email, review=review)
         ids = [n.id for n in made]
     notices.deliver(ids)
     done["review_reminders"] += len(ids)
 
 
 def _notify(app: Application, kind: str, key: str, done: Counter, **context) -> None:
-    with db.write_session() as w:
-        users = notices.recipients(w, app, "institution")
-        made = notices.file(w, users, kind, key, w.get(Application, app.id), **context)
-        ids = [n.id for n in made]
+    try:
+        with db.write_session() as w:
+            users = notices.recipients(w, app, "institution")
+            made = notices.file(w, users, kind, key, w.get(Application, app.id), **context)
+            ids = [n.id for n in made]
+    except IntegrityError:  # a scan running at the same time filed this notice first (its dedupe key)
+        return
     notices.deliver(ids)
     done[f"notices_{kind}"] += len(ids)
 

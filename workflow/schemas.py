@@ -13,6 +13,7 @@ from .models import (
     COOPERATION_TYPES,
     FIELDS,
     INSTITUTION_KINDS,
+    MILESTONE_KINDS,
     PARTNER_KINDS,
     RECOMMENDATIONS,
     ROLES,
@@ -92,8 +93,12 @@ class ApplicationCreate(ApplicationIn):
 
 
 class MilestoneIn(Strict):
+    """One milestone of the cooperation agreement; `kind` defaults to a joint research output."""
+
     title = Name(required=True)
+    kind = fields.String(validate=validate.OneOf(MILESTONE_KINDS))
     due_date = fields.Date(required=True)
+    evidence = Text(2000, allow_none=True)
 
 
 class OutcomesIn(Strict):
@@ -103,6 +108,9 @@ class OutcomesIn(Strict):
     technologies_transferred = fields.Integer(strict=True, validate=validate.Range(0, 10**6), load_default=0)
     experts_engaged = fields.Integer(strict=True, validate=validate.Range(0, 10**6), load_default=0)
     researchers_trained = fields.Integer(strict=True, validate=validate.Range(0, 10**6), load_default=0)
+    # 项目—基地—人才: was an international cooperation base built or strengthened, and which one.
+    base = fields.String(validate=validate.OneOf(("built", "strengthened", "none")), load_default="none")
+    base_id = RowId(allow_none=True, load_default=None)
 
 
 class TransitionIn(Strict):
@@ -112,11 +120,17 @@ class TransitionIn(Strict):
     version = fields.Integer(strict=True, validate=validate.Range(1, 2**31 - 1), allow_none=True)
     approved_amount = fields.Integer(strict=True, validate=validate.Range(1, MAX_YUAN))
     milestones = fields.List(fields.Nested(MilestoneIn), validate=validate.Length(min=1, max=100))
+    agreement = fields.Nested(lambda: AgreementIn())
     outcomes = fields.Nested(OutcomesIn)
     score = StrictNumber(validate=validate.Range(0, 100), allow_nan=False)
+    # {criterion key: number}: each is judged against the review's rubric by the review_content guard
+    scores = fields.Dict(keys=fields.String(validate=validate.Length(max=40)), values=fields.Raw(allow_none=True),
+                         validate=validate.Length(max=50))
+    conflict_with = fields.String(validate=validate.OneOf(["application", "institution"]))  # decline
     opinion = Text(20000)
     recommendation = fields.String(validate=validate.OneOf(RECOMMENDATIONS))
     report = Text(20000)
+    attachments = fields.List(RowId(), validate=validate.Length(max=20))  # milestone_report uploads
 
 
 class ReviewAssign(Strict):
@@ -150,7 +164,7 @@ class CallIn(Strict):
 
 class UserIn(Strict):
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    password = fields.String(required=True, validate=validate.Length(min=8, max=1000))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000))  # policy: the service
     name = Text(200, load_default="")
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     institution_id = RowId(allow_none=True, load_default=None)
@@ -163,6 +177,7 @@ class UserPatch(Strict):
     body_id = RowId(allow_none=True)
     active = StrictBool()
     name = Text(200)
+    password = fields.String(validate=validate.Length(min=1, max=1000), load_only=True)  # a new password
 
 
 class InstitutionIn(Strict):
@@ -192,6 +207,7 @@ class ApplicationQuery(Strict):
     field = fields.String(validate=validate.OneOf(FIELDS))
     country = fields.String(validate=validate.OneOf(sorted(COUNTRY_CODES)))
     call_id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    compliance = fields.String(validate=validate.OneOf(("on_track", "at_risk", "overdue", "non_compliant")))
     page = fields.Integer(validate=validate.Range(1, 100000), load_default=1)
     per_page = fields.Integer(validate=validate.Range(1, 200), load_default=50)
 
@@ -237,6 +253,7 @@ class ApplicationOut(Schema):
     budget = fields.Method("_budget")
     duration_months = fields.Integer(allow_none=True)
     sensitive_technology = fields.Boolean()
+    sensitive_flagged = fields.Boolean()  # set by an officer during formal review (services/screening.py)
     principal_investigator = fields.String(allow_none=True)
     foreign_experts = fields.Integer()
     young_researchers = fields.Integer()
@@ -254,6 +271,9 @@ class ApplicationOut(Schema):
     # each of the actor's triggers from this state with whether it may fire and why not.
     available_triggers = fields.List(fields.String(), dump_only=True)
     actions = fields.List(fields.Nested(ActionOut), dump_only=True)
+    # Set by the views from services.compliance: on_track, at_risk, overdue, non_compliant; null
+    # when the project is not in execution.
+    compliance = fields.String(dump_only=True, allow_none=True)
 
     def _budget(self, app):
         return {"central": app.budget_central, "local_matching": app.budget_local_matching,
@@ -285,6 +305,10 @@ class ReviewOut(Schema):
     version = fields.Integer()
     due_date = fields.Date(allow_none=True)
     score = fields.Float(allow_none=True)
+    scores = fields.Dict(allow_none=True)  # per criterion of the rubric it is scored against
+    rubric_id = fields.Integer(allow_none=True)
+    workflow_version = fields.Integer()
+    declared_at = fields.DateTime(allow_none=True)
     opinion = fields.String(allow_none=True)
     recommendation = fields.String(allow_none=True)
     created_at = fields.DateTime()
@@ -296,11 +320,16 @@ class MilestoneOut(Schema):
     application_id = fields.Integer()
     seq = fields.Integer()
     title = fields.String()
+    kind = fields.String()
+    evidence = fields.String(allow_none=True)
     due_date = fields.Date()
     state = fields.String()
     version = fields.Integer()
     report = fields.String(allow_none=True)
     reported_at = fields.DateTime(allow_none=True)
+    return_reason = fields.String(allow_none=True)  # the officer's, while the report is owed again
+    accepted_at = fields.DateTime(allow_none=True)
+    attachments = fields.Function(lambda m: [a.id for a in m.evidence_files])
 
 
 class AttachmentOut(Schema):
@@ -327,6 +356,10 @@ class CallOut(Schema):
     max_central_per_project = fields.Integer(allow_none=True)
     grace_days = fields.Integer()
     retired = fields.Boolean()
+    disagreement_spread = fields.Float()
+    # Filled in by the API from the call's current rubric (api/calls.py): named here for the OpenAPI document.
+    rubric = fields.List(fields.Dict(), attribute="current_rubric_criteria")
+    rubric_version = fields.Integer(allow_none=True, attribute="current_rubric_version")
 
 
 class InstitutionOut(Schema):
@@ -376,7 +409,15 @@ class ReviewerOut(Schema):
 class TokenOut(Schema):
     id = fields.Integer()
     created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    last_used_at = fields.DateTime(allow_none=True)
     revoked_at = fields.DateTime(allow_none=True)
+
+
+class SensitiveFlagIn(Strict):
+    flagged = StrictBool(required=True)
+    comment = Name(2000, required=True)  # the reason, required
+    version = RowId()  # the version the officer saw (optional)
 
 
 class Error(Schema):
@@ -482,3 +523,149 @@ class NoticeQuery(ListQuery):
 
 class JobQuery(ListQuery):
     state = fields.String(validate=validate.OneOf(("pending", "failed", "done")))
+
+
+# --- after the award: the cooperation agreement ---------------------------------------------------
+
+
+class AgreementPartnerIn(Strict):
+    name = Name(required=True)
+    country = fields.String(required=True, validate=validate.OneOf(sorted(COUNTRY_CODES)))
+
+
+class AgreementIn(Strict):
+    """The international cooperation agreement the project rests on (sign_agreement's `agreement`)."""
+
+    title = Name(required=True)
+    partners = fields.List(fields.Nested(AgreementPartnerIn), required=True, validate=validate.Length(min=1, max=50))
+    signed_on = fields.Date(required=True)
+    valid_from = fields.Date(required=True)
+    valid_until = fields.Date(required=True)
+    commitments_domestic = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    commitments_foreign = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+
+
+class AgreementOut(Schema):
+    signed_attachment_id = fields.Integer(allow_none=True)
+    title = fields.String()
+    partners = fields.List(fields.Dict())
+    signed_on = fields.Date()
+    valid_from = fields.Date()
+    valid_until = fields.Date()
+    commitments_domestic = fields.String()
+    commitments_foreign = fields.String()
+    created_at = fields.DateTime()
+
+
+# --- rubrics and ranking (expert review) ----------------------------------------
+
+
+class RubricIn(Strict):
+    """A new version of a call's rubric: [{key, label, label_en, weight, min, max}].
+
+    services.rubrics.validate judges the criteria (unique keys, weights above 0 adding up to 1,
+    min below max) and names each problem as `criteria.<i>.<field>`.
+    """
+
+    criteria = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=20))
+
+
+class CriterionOut(Schema):
+    key = fields.String()
+    label = fields.String()
+    label_en = fields.String(allow_none=True)
+    weight = fields.Float()
+    min = fields.Float()
+    max = fields.Float()
+
+
+class RubricOut(Schema):
+    id = fields.Integer()
+    call_id = fields.Integer()
+    version = fields.Integer()
+    criteria = fields.List(fields.Nested(CriterionOut))
+    created_at = fields.DateTime()
+
+
+class RankingQuery(Strict):
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    field = fields.String(validate=validate.OneOf(FIELDS))
+    format = fields.String(validate=validate.OneOf(["json", "csv", "pdf"]), load_default="json")
+
+
+# --- the reviewer pool (services.pool) ---------------------------------------------------------
+
+from .models import LANGUAGES  # noqa: E402  (kept with the block that uses it)
+
+
+class ExpertQuery(Strict):
+    field = fields.String(validate=validate.OneOf(FIELDS))
+    country = fields.String(validate=validate.OneOf(sorted(COUNTRY_CODES)))
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+    active = fields.Boolean()
+    institution_id = RowId()
+    q = Text(200)
+    page = fields.Integer(validate=validate.Range(1, 100_000), load_default=1)
+    per_page = fields.Integer(validate=validate.Range(1, 500), load_default=50)
+
+
+class ExpertProfileIn(Strict):
+    name = Text(200)
+    institution_id = RowId(allow_none=True)
+    fields_ = fields.List(fields.String(validate=validate.OneOf(FIELDS)), data_key="fields",
+                          attribute="fields", validate=validate.Length(max=len(FIELDS)))
+    country = fields.String(validate=validate.OneOf(sorted(COUNTRY_CODES)))
+    languages = fields.List(fields.String(validate=validate.OneOf(LANGUAGES)), validate=validate.Length(max=10))
+    title = Text(200, allow_none=True)
+    active = StrictBool()
+
+
+class ExpertIn(ExpertProfileIn):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    name = Name(200, required=True)
+    institution_id = RowId(required=True)
+    fields_ = fields.List(fields.String(validate=validate.OneOf(FIELDS)), data_key="fields", attribute="fields",
+                          required=True, validate=validate.Length(min=1, max=len(FIELDS)))
+    password = fields.String(validate=validate.Length(min=8, max=1000))
+
+
+class ExpertOut(Schema):
+    id = fields.Function(lambda e: e.user.id)
+    name = fields.Function(lambda e: e.user.name)
+    email = fields.Function(lambda e: e.user.email)
+    institution_id = fields.Function(lambda e: e.user.institution_id)
+    institution = fields.Function(lambda e: e.user.institution.name if e.user.institution else None)
+    fields_ = fields.Function(lambda e: e.fields, data_key="fields")
+    country = fields.Function(lambda e: e.country)
+    languages = fields.Function(lambda e: e.languages)
+    title = fields.Function(lambda e: e.profile.title if e.profile else None)
+    active = fields.Function(lambda e: e.in_pool)
+    load = fields.Integer()
+    history = fields.Function(lambda e: {"submitted": e.submitted, "declined": e.declined, "late": e.late})
+    # One expert's page adds their reviews (api/reviewers.py); the list leaves them out.
+    reviews = fields.List(fields.Nested(lambda: ReviewOut()), attribute="expert_reviews")
+
+
+class SuggestionOut(Schema):
+    reviewer_id = fields.Integer()
+    name = fields.String()
+    institution_id = fields.Integer(allow_none=True)
+    country = fields.String()
+    field_match = fields.Boolean()
+    load = fields.Integer()
+
+
+class SuggestQuery(Strict):
+    n = fields.Integer(validate=validate.Range(1, 20), load_default=3)
+
+
+class ReplaceIn(Strict):
+    reviewer_id = RowId(allow_none=True)
+    due_date = fields.Date(allow_none=True)
+
+
+class BulkSuggestedIn(Strict):
+    app_ids = fields.List(RowId(), required=True, validate=validate.Length(min=1, max=2000))
+    per_application = fields.Integer(strict=True, validate=validate.Range(1, 10), load_default=3)
+    due_date = fields.Date(allow_none=True)
+

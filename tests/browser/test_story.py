@@ -150,11 +150,15 @@ def test_the_whole_story_in_chinese_then_english(live, page, other_context, fact
     assert set(reviews) == {r.id for r in reviewers}
     shot(off, "officer-assigned")
 
-    # 6. Each expert opens the assignment and submits a score, an opinion and a recommendation.
+    # 6. Each expert opens the assignment, declares no conflict of interest, and then (the proposal open)
+    #    submits a score, an opinion and a recommendation.
     for n, (reviewer, score) in enumerate(zip(reviewers, (88, 84, 91)), start=1):
         rv = sign_in(other_context().new_page(), live, reviewer.email)
         assert rv.url.endswith("/reviews")
         submit(rv, rv.locator(f"main a[href$='/reviews/{reviews[reviewer.id]}']").first)
+        rv.locator("input[name='no_conflict'], input[name$='-no_conflict']").first.check()
+        submit(rv, rv.get_by_role("button", name=exact(t("Declare no conflict and open the proposal"))))
+        assert db_state(app, "review", reviews[reviewer.id])[0] == "accepted"
         rv.get_by_label(t("Score (0–100)")).fill(str(score))
         rv.get_by_label(t("Opinion")).fill("研究目标明确，中德双方合作基础扎实，技术路线可行。")
         rv.get_by_label(labels.RECOMMENDATIONS["fund"][0], exact=True).check()
@@ -205,6 +209,14 @@ def test_the_whole_story_in_chinese_then_english(live, page, other_context, fact
     page.get_by_label(re.compile("^" + re.escape(t("Signed project agreement (PDF)")))).set_input_files(
         write_pdf(tmp_path, "signed_agreement"))
     today = dt.date.today()
+    # The international cooperation agreement the milestones come from.
+    page.locator("#title").fill("中德储能材料联合研究合作协议")
+    for field, day in (("signed_on", today), ("valid_from", today), ("valid_until", today.replace(year=today.year + 4))):
+        page.locator(f"#{field}").fill(day.isoformat())
+    page.locator("#partners-0-name").fill("Fraunhofer ISE")
+    page.locator("#partners-0-country").select_option("DE")
+    page.locator("#commitments_domestic").fill("提供测试平台，派出青年科研人员。")
+    page.locator("#commitments_foreign").fill("开放中试线，接收中方人员。")
     for n, (title, months) in enumerate((("中德联合实验与样品制备", 6), ("电极材料中试验证", 12)), start=1):
         page.get_by_label(tr(app, "Milestone %(n)s: title", n=n), exact=True).fill(title)
         page.get_by_label(tr(app, "Milestone %(n)s: due date", n=n), exact=True).fill(
@@ -250,6 +262,7 @@ def test_the_whole_story_in_chinese_then_english(live, page, other_context, fact
                 "researchers_trained": 4}
     for code, count in outcomes.items():
         page.get_by_label(labels.OUTCOMES[code][0], exact=True).fill(str(count))
+    page.locator("input[name='base'][value='none']").check()  # no base built or strengthened
     page.get_by_label(t("Comment for the fund's officer (optional)"), exact=True).fill("两项任务均已完成，请予验收。")
     shot(page, "applicant-closeout")
     submit(page, page.get_by_role("button", name=exact(t("Request close-out"))))

@@ -244,8 +244,8 @@ def test_change_and_retire_a_call(pages, api, admin, factory):
     row = rest.get(f"/calls/{call.id}").json
     assert row["title"] == "2026年度国际科技合作专项（第二批）" and row["retired"] is True
     assert row["opens_at"] == opened  # not cut to the minute the form shows
-    update = rest.get("/audit/events?trigger=update").json["items"][0]
-    assert set(update["data"]) == {"title", "retired"}  # only what changed is recorded
+    update = rest.get("/audit/events?trigger=retire").json["items"][0]
+    assert set(update["data"]["after"]) == set(update["data"]["before"]) == {"title", "retired"}  # only what changed
 
     r = client.post(f"/admin/calls/{call.id}", {**form, "closes_at": "2000-01-01T00:00"})
     assert r.status_code == 422 and errors_at(r.get_data(as_text=True), "closes_at")

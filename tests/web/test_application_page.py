@@ -118,10 +118,10 @@ def test_a_refused_action_is_a_disabled_button_with_its_reason(factory, pages):
     assert "close_review" in _refused(html)
     block = html.split('data-trigger="close_review"')[1].split("</div>")[0]
     assert "disabled" in block and "结束评审" in block
-    assert re.search(r'class="ff-why"[^>]*>[^<]*已收到 0 份评审意见，需 3 份', block)
+    assert re.search(r'class="ff-why"[^>]*>[^<]*尚未收到任何评审意见，不能结束专家评审', block)
     english = _html(pages(cast.officer, language="en").get(f"/applications/{application.id}"))
     block = english.split('data-trigger="close_review"')[1].split("</div>")[0]
-    assert re.search(r'class="ff-why"[^>]*>[^<]*0 of the 3 reviews needed are in', block)
+    assert re.search(r'class="ff-why"[^>]*>[^<]*No review is in yet: expert review cannot close', block)
 
 
 def test_sign_agreement_is_a_link_to_the_agreement_page(factory, pages):

@@ -54,12 +54,22 @@ def kinds(factory, app_id: int) -> list[str]:
     return sorted(a.kind for a in factory.reload(app_id).attachments)
 
 
+def agreement_data() -> dict:
+    """The international cooperation agreement, as the agreement page's fields."""
+    today = dt.date.today()
+    return {"title": "中德储能材料联合研究合作协议", "signed_on": today.isoformat(), "valid_from": today.isoformat(),
+            "valid_until": today.replace(year=today.year + 4).isoformat(), "partners-0-name": "Fraunhofer ISE",
+            "partners-0-country": "DE", "commitments_domestic": "提供测试平台，派出青年科研人员。",
+            "commitments_foreign": "开放中试线，接收中方人员。"}
+
+
 def sign_data(version: int, rows, upload: bool = True) -> dict:
-    data = {"version": str(version), "sign": "1"}
+    data = {"version": str(version), "sign": "1", **agreement_data()}
     if upload:
         data["agreement_file"] = pdf("任务书.pdf")
     for i, (title, due) in enumerate(rows):
         data[f"milestones-{i}-title"] = title
+        data[f"milestones-{i}-kind"] = "joint_research_output"
         data[f"milestones-{i}-due_date"] = due
     return data
 
@@ -207,9 +217,9 @@ def test_applicant_cannot_accept_and_strangers_do_not_see_milestones(pages, fact
     m = milestones_of(factory, application.id)[0]
     fire_now(factory, cast.applicant, "milestone", m.id, "report", payload={"report": "完成"})
     url = f"/applications/{application.id}/milestones/{m.id}"
+    stranger = pages(factory.user("applicant"))
     before = snapshot(factory, application.id, "milestone", m.id)
     assert pages(cast.applicant).post(f"{url}/transitions/accept", {}).status_code == 403
-    stranger = pages(factory.user("applicant"))
     assert stranger.get(url).status_code == 404
     assert stranger.post(f"{url}/transitions/report", {"report": "x"}).status_code == 404
     assert snapshot(factory, application.id, "milestone", m.id) == before
@@ -234,7 +244,7 @@ def test_officer_sees_no_report_form_and_a_reported_milestone_offers_no_second_r
 
 
 def closeout_data(version: int, upload: bool = True, **outcomes) -> dict:
-    data = {"version": str(version), "comment": "项目按期完成。", **OUTCOMES, **outcomes}
+    data = {"version": str(version), "comment": "项目按期完成。", "base": "none", **OUTCOMES, **outcomes}
     if upload:
         data["final_file"] = pdf("结题报告.pdf")
     return data
@@ -277,7 +287,7 @@ def test_closeout_after_every_milestone_is_accepted(pages, factory):
     assert response.status_code == 302
     after = factory.reload(application.id)
     assert after.state == "closeout_review"
-    assert after.outcomes == {k: int(v) for k, v in OUTCOMES.items()}
+    assert after.outcomes == {**{k: int(v) for k, v in OUTCOMES.items()}, "base": "none", "base_id": None}
     assert "final_report" in after.attachment_kinds()
 
 
@@ -332,8 +342,8 @@ def test_a_refused_change_changes_nothing(pages, factory):
     application, cast = factory.application("in_progress")
     applicant = pages(cast.applicant)
     response = applicant.post(f"/applications/{application.id}/changes/new", {
-        "kind": "budget_reallocation", "central": "2000000", "local_matching": "1500000",
-        "self_raised": "1000000", "comment": "调整经费结构。"})
+        "kind": "budget_reallocation", "central": "2700000", "local_matching": "1500000",
+        "self_raised": "1000000", "comment": "调整经费结构。"})  # central as approved: a reallocation keeps it
     assert response.status_code == 302
     [change] = changes_of(factory, application.id)
     officer = pages(cast.officer)

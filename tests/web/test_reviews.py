@@ -1,6 +1,7 @@
 """Expert review pages: assignments, the scoring form, declining, assigning reviewers, the panel, the ranking."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -17,13 +18,20 @@ from ..factories import snapshot
 OPINION = "研究目标明确，合作基础扎实，建议资助。"
 
 
-def _in_review(factory, *, title="中德新能源材料联合研究", call=None, cast=None, assign=3, due=None):
-    """An application in expert review with `assign` of its cast's reviewers assigned; (app, cast, review ids)."""
+def _in_review(factory, *, title="中德新能源材料联合研究", call=None, cast=None, assign=3, due=None, declare=True):
+    """An application in expert review with `assign` of its cast's reviewers assigned; (app, cast, review ids).
+
+    Each assigned reviewer has declared no conflict (review workflow v2) unless `declare` is False.
+    """
+    from workflow.services.transitions import fire
+
     application, cast = factory.application("expert_review", title=title, call=call, cast=cast)
     ids = []
     with factory.app.app_context():
         for reviewer in cast.reviewers[:assign]:
             ids.append(app_svc.assign_reviewer(cast.officer, application.id, reviewer.id, due).id)
+            if declare:
+                fire(reviewer, "review", ids[-1], "declare_no_conflict")
     return application, cast, ids
 
 
@@ -50,7 +58,7 @@ def test_a_reviewer_sees_only_their_own_assignments(pages, factory):
     html = pages(cast.reviewers[0]).get("/reviews").get_data(as_text=True)
     assert "中德储能材料合作研究" in html
     assert "中俄极地冰川观测合作" not in html
-    assert "已分配" in html  # the review's state badge, from states/review_v1.toml
+    assert "已确认无利益冲突" in html  # the review's state badge, from states/review_v2.toml
     assert 'href="/reviews/' in html
 
 
@@ -75,7 +83,7 @@ def test_another_reviewers_review_is_not_found(pages, factory):
     assert _submit(client, ids[0]).status_code == 404
     # and a colleague on the same panel may not open it either
     assert pages(cast.reviewers[1]).get(f"/reviews/{ids[0]}").status_code == 404
-    assert _review(factory, ids[0]).state == "assigned"
+    assert _review(factory, ids[0]).state == "accepted"
 
 
 @pytest.mark.parametrize("role", ["applicant", "recommender", "officer"])
@@ -86,7 +94,7 @@ def test_reviewer_pages_refuse_other_roles(pages, factory, role):
     assert client.get("/reviews").status_code == 403
     assert client.get(f"/reviews/{ids[0]}").status_code in (403, 404)
     assert _submit(client, ids[0]).status_code in (403, 404)
-    assert _review(factory, ids[0]).state == "assigned"
+    assert _review(factory, ids[0]).state == "accepted"
 
 
 @pytest.mark.parametrize("role", ["applicant", "recommender", "reviewer"])
@@ -301,8 +309,10 @@ def test_the_pool_puts_field_matches_first_then_the_lightest_load(app, factory):
     application, cast, _ = _in_review(factory, assign=0)
     r0, r1, r2 = cast.reviewers
     fresh = factory.user("reviewer", institution=factory.institution())
-    # All three are on an earlier panel in the same field; only r2 has submitted there.
-    _, _, ids = _in_review(factory, cast=cast, title="早先的能源项目", assign=3)
+    # All three are on an earlier panel in the same field (of another institution: a review of this one's
+    # would be a conflict of interest); only r2 has submitted there.
+    elsewhere = dataclasses.replace(cast, applicant=factory.user("applicant"))
+    _, _, ids = _in_review(factory, cast=elsewhere, title="早先的能源项目", assign=3)
     with app.app_context():
         from workflow.services.transitions import fire
 

@@ -13,6 +13,8 @@ from . import (  # noqa: E402,F401
     lookups,
     openapi,
     reports,
+    reviewers,
+    screening,
     subrecords,
     tokens,
 )

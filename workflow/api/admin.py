@@ -21,14 +21,15 @@ def list_users():
 @roles("admin")
 def create_user():
     data = body(schemas.UserIn())
-    user = accounts.create_user(data.pop("email"), data.pop("password"), data.pop("role"), **data)
+    user = accounts.create_user(data.pop("email"), data.pop("password"), data.pop("role"), actor=actor(), **data)
     return jsonify(USER.dump(user)), 201
 
 
 @bp.patch("/users/<int:user_id>")
 @roles("admin")
 def update_user(user_id: int):
-    return jsonify(USER.dump(accounts.update_user(user_id, body(schemas.UserPatch(), partial=True))))
+    changes = body(schemas.UserPatch(), partial=True)
+    return jsonify(USER.dump(accounts.update_user(user_id, changes, actor=actor())))
 
 
 @bp.get("/institutions")

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import jsonify
 
 from .. import schemas
-from ..services import applications as svc
+from ..permissions import proposal_withheld
+from ..services import applications as svc, compliance
 from ..services.transitions import actions, available_triggers
 from . import bp
 from .common import actor, body, fire_from_request, page, query
@@ -16,6 +17,9 @@ def _render(app_id: int, status: int = 200):
     a = actor()
     app = svc.get_application(a, app_id)
     data = APPLICATION.dump(app)
+    if proposal_withheld(a, app):  # a reviewer reads the summary only after declaring no conflict
+        data["summary"] = None
+    data["compliance"] = compliance.status_of(app.id)
     data["available_triggers"] = available_triggers(a, app)
     data["actions"] = [action.as_dict() for action in actions(a, app)]
     return jsonify(data), status
@@ -32,7 +36,11 @@ def create_application():
 def list_applications():
     args = query(schemas.ApplicationQuery())
     items, total = svc.list_applications(actor(), **args)
-    return jsonify(page(items, total, args["page"], args["per_page"], APPLICATION))
+    data = page(items, total, args["page"], args["per_page"], APPLICATION)
+    statuses = compliance.statuses(a.id for a in items)
+    for item in data["items"]:
+        item["compliance"] = statuses.get(item["id"])
+    return jsonify(data)
 
 
 @bp.get("/applications/<int:app_id>")

@@ -1,6 +1,8 @@
 """Generated documents, the inbox and the job list."""
 from __future__ import annotations
 
+import io
+
 from flask import jsonify, send_file
 
 from .. import schemas
@@ -20,8 +22,8 @@ def list_documents(app_id: int):
 
 @bp.get("/documents/<int:doc_id>")
 def download_document(doc_id: int):
-    document, path = svc.document_file(actor(), doc_id)
-    response = send_file(path, mimetype="application/pdf", as_attachment=True,
+    document, content = svc.document_file(actor(), doc_id)  # the checked bytes, never the path again
+    response = send_file(io.BytesIO(content), mimetype="application/pdf", as_attachment=True,
                          download_name=f"{document.kind}-{document.year}-{document.seq:04d}.pdf")
     response.headers["X-Content-SHA256"] = document.sha256
     return response

@@ -39,4 +39,11 @@ def list_bases():
 @bp.get("/reviewers")
 @roles("officer")
 def list_reviewers():
-    return jsonify({"items": schemas.ReviewerOut().dump(registry.reviewers(), many=True)})
+    """The reviewer pool, filtered, with each expert's load and history (services.pool)."""
+    from ..services import pool
+    from .common import page, query
+
+    args = query(schemas.ExpertQuery())
+    page_no, per_page = args.pop("page"), args.pop("per_page")
+    items, total = pool.list_experts(actor(), **args, page=page_no, per_page=per_page)
+    return jsonify(page(items, total, page_no, per_page, schemas.ExpertOut()))

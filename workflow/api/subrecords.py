@@ -5,13 +5,15 @@ from flask import jsonify, request, send_file
 
 from .. import db, schemas
 from ..errors import InvalidInput, NotFound, NotPermitted
-from ..models import Attachment, Milestone, Review
+from ..models import Milestone, Review
+from ..permissions import proposal_withheld
 from ..services import applications as svc
 from . import bp
 from .common import actor, body, fire_from_request, load, roles
 
 REVIEW = schemas.ReviewOut()
 MILESTONE = schemas.MilestoneOut()
+AGREEMENT = schemas.AgreementOut()
 ATTACHMENT = schemas.AttachmentOut()
 
 
@@ -51,6 +53,15 @@ def list_milestones(app_id: int):
     return jsonify({"items": MILESTONE.dump(app.milestones, many=True)})
 
 
+@bp.get("/applications/<int:app_id>/agreement")
+def get_agreement(app_id: int):
+    """The cooperation agreement recorded when the project agreement was signed; 404 before."""
+    app = svc.get_application(actor(), app_id)
+    if app.agreement is None:
+        raise NotFound(f"application {app_id} has no recorded cooperation agreement")
+    return jsonify(AGREEMENT.dump(app.agreement))
+
+
 @bp.post("/applications/<int:app_id>/milestones/<int:milestone_id>/transitions/<trigger>")
 def fire_milestone(app_id: int, milestone_id: int, trigger: str):
     fire_from_request("milestone", milestone_id, trigger, application_id=app_id)
@@ -70,15 +81,14 @@ def upload_attachment(app_id: int):
 
 @bp.get("/applications/<int:app_id>/attachments")
 def list_attachments(app_id: int):
-    app = svc.get_application(actor(), app_id)
+    a = actor()
+    app = svc.get_application(a, app_id)
+    if proposal_withheld(a, app):  # until the reviewer declares no conflict
+        raise NotPermitted("declare that you have no conflict of interest first")
     return jsonify({"items": ATTACHMENT.dump(app.attachments, many=True)})
 
 
 @bp.get("/applications/<int:app_id>/attachments/<int:attachment_id>")
 def download_attachment(app_id: int, attachment_id: int):
-    svc.get_application(actor(), app_id)
-    att = db.session().get(Attachment, attachment_id)
-    if att is None or att.application_id != app_id:
-        raise NotFound(f"attachment {attachment_id} not found")
-    return send_file(svc.attachment_path(att), mimetype="application/pdf", as_attachment=True,
-                     download_name=att.filename)
+    path, name = svc.attachment_download(actor(), app_id, attachment_id)
+    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name)

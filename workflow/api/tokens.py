@@ -15,7 +15,8 @@ TOKEN = schemas.TokenOut()
 @bp.post("/tokens")
 def create_token():
     data = body(schemas.TokenRequest())
-    return jsonify({"token": accounts.issue_token(data["email"], data["password"])}), 201
+    token = accounts.issue_token(data["email"], data["password"], address=request.remote_addr)
+    return jsonify({"token": token}), 201
 
 
 @bp.get("/tokens")

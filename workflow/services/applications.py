@@ -1,6 +1,7 @@
 """Applications outside the state machine: drafts, edits, attachments, reviewers, queries."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import uuid
@@ -12,8 +13,9 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import audit, db, files, outbox
+from .. import audit, db, files, outbox, pdfcheck
 from ..engine import workflow
+from ..documents import BEIJING
 from ..errors import GuardFailed, InvalidInput, NotFound, NotPermitted, StaleVersion, TooLarge, TransitionRefused
 from ..models import (
     Application,
@@ -22,12 +24,14 @@ from ..models import (
     Call,
     CooperationBase,
     Event,
+    ExpertProfile,
     Partner,
     Review,
     User,
     utcnow,
 )
-from ..permissions import Actor, can_see, visible_applications
+from ..permissions import Actor, can_see, proposal_withheld, visible_applications
+from . import conflicts
 
 EDITABLE_STATES = ("draft", "revision_requested")
 # Which attachment may be uploaded while the application is in which state.
@@ -109,6 +113,7 @@ def _apply(s: Session, app: Application, data: dict[str, Any]) -> None:
         app.budget_self_raised = data["budget"]["self_raised"]
     if "partners" in data:
         app.partners = [Partner(**p) for p in data["partners"]]
+        conflicts.link_partners(s, app.partners)  # conflicts of interest are then checked by id
     body = s.get(Body, app.body_id)
     if body is None or body.retired:
         raise InvalidInput("no such recommending body", {"body_id": ["not found"]})
@@ -122,36 +127,47 @@ def _apply(s: Session, app: Application, data: dict[str, Any]) -> None:
 
 
 def add_attachment(actor: Actor, app_id: int, kind: str, filename: str, stream: IO[bytes]) -> Attachment:
-    """Store an uploaded PDF for the applicant's own application."""
+    """Store an uploaded PDF for the applicant's own application, as `.pdf` whatever it was sent as.
+
+    The file is parsed (workflow.pdfcheck) before anything is stored: one pypdf cannot read, an
+    encrypted one, or one carrying scripts, launch actions or embedded files is refused at `file`.
+    """
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     content = stream.read(limit + 1)
     if len(content) > limit:
         raise TooLarge(f"attachments are limited to {_size(limit)}", {"file": [f"at most {limit} bytes"]})
-    if not _looks_like_pdf(content):
-        raise InvalidInput("the file is not a PDF", {"file": ["must be a PDF document"]})
+    _may_upload(actor, _visible(db.session(), actor, app_id), kind)  # who may, before any parsing
+    db.session().rollback()
+    pdfcheck.check(content)  # outside the write transaction: parsing never holds the database's write lock
     folder = Path(current_app.config["DATA_DIR"]) / "attachments"
     folder.mkdir(parents=True, exist_ok=True)
     stored = f"{uuid.uuid4().hex}.pdf"
     now = utcnow()
     with db.write_session() as s:
         app = _visible(s, actor, app_id)
-        if actor.role != "applicant" or app.institution_id != actor.institution_id:
-            raise NotPermitted("only the applicant institution's staff may upload attachments")
-        if app.state not in ATTACHMENT_STATES[kind]:
-            raise TransitionRefused(f"a {kind} cannot be uploaded while the application is {app.state}",
-                                    {"state": app.state, "allowed_states": list(ATTACHMENT_STATES[kind])})
+        _may_upload(actor, app, kind)  # again: the state may have moved while the file was checked
         digest = hashlib.sha256(content).hexdigest()
-        att = Attachment(application_id=app.id, kind=kind, filename=_safe_name(filename), stored_name=stored,
+        att = Attachment(application_id=app.id, kind=kind, filename=pdf_name(filename), stored_name=stored,
                          size=len(content), sha256=digest, uploaded_by_id=actor.id, created_at=now)
         s.add(att)
         s.flush()
+        data = {"kind": kind, "filename": att.filename, "sha256": digest, "size": len(content)}
+        if (filename or "") != att.filename:
+            data["sent_as"] = (filename or "")[:200]  # what the uploader's computer called it, for the record
         audit.record(s, application_id=app.id, subject="attachment", subject_id=att.id, trigger="upload",
                      from_state=None, to_state=None, actor_id=actor.id, role=actor.role, created_at=now,
-                     comment=None, data={"kind": kind, "filename": att.filename, "sha256": digest,
-                                         "size": len(content)})
+                     comment=None, data=data)
         audit.seal(s)
         files.write_atomically(folder / stored, content)  # inside the transaction: a failed write rolls it back
     return att
+
+
+def _may_upload(actor: Actor, app: Application, kind: str) -> None:
+    if actor.role != "applicant" or app.institution_id != actor.institution_id:
+        raise NotPermitted("only the applicant institution's staff may upload attachments")
+    if app.state not in ATTACHMENT_STATES[kind]:
+        raise TransitionRefused(f"a {kind} cannot be uploaded while the application is {app.state}",
+                                {"state": app.state, "allowed_states": list(ATTACHMENT_STATES[kind])})
 
 
 def _size(n: int) -> str:
@@ -161,14 +177,18 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _looks_like_pdf(content: bytes) -> bool:
-    return content.startswith(b"%PDF-") and b"%%EOF" in content[-2048:]
+def pdf_name(filename: str) -> str:
+    """The name a stored PDF goes by: the sent name's stem, made safe, always ending in `.pdf`.
 
-
-def _safe_name(filename: str) -> str:
+    `invoice.html` becomes `invoice.pdf`: a file is only ever stored after it parsed as a PDF, and a
+    browser or desktop that trusts the extension must never open it as anything else. Control and
+    bidirectional-format characters go (U+202E can disguise an extension).
+    """
     name = os.path.basename((filename or "").replace("\\", "/")).strip()
     name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
-    return (name or "attachment.pdf")[:200]
+    stem, dot, suffix = name.rpartition(".")
+    stem = (stem if dot else suffix).strip().lstrip(".").strip()
+    return f"{stem[:196] or 'attachment'}.pdf"
 
 
 def attachment_path(att: Attachment) -> Path:
@@ -177,7 +197,9 @@ def attachment_path(att: Attachment) -> Path:
 
 def attachment_file(actor: Actor, app_id: int, attachment_id: int) -> tuple[Attachment, Path]:
     """One attachment of an application the actor may see, and its stored file (404 otherwise)."""
-    get_application(actor, app_id)
+    app = get_application(actor, app_id)
+    if proposal_withheld(actor, app):  # a reviewer reads the proposal only after declaring no conflict
+        raise NotPermitted("declare that you have no conflict of interest first")
     att = db.session().get(Attachment, attachment_id)
     if att is None or att.application_id != app_id:
         raise NotFound(f"attachment {attachment_id} not found")
@@ -187,47 +209,72 @@ def attachment_file(actor: Actor, app_id: int, attachment_id: int) -> tuple[Atta
     return att, path
 
 
-def assign_reviewer(actor: Actor, app_id: int, reviewer_id: int, due_date=None) -> Review:
-    """Assign an expert from the pool, unless they have a conflict of interest."""
+def attachment_download(actor: Actor, app_id: int, attachment_id: int) -> tuple[Path, str]:
+    """The stored file of an attachment and the `.pdf` name it downloads as (also for names stored before)."""
+    att, path = attachment_file(actor, app_id, attachment_id)
+    return path, pdf_name(att.filename)
+
+
+REVIEW_DAYS = 21  # an assignment's due date when the officer names none (config REVIEW_DUE_DAYS)
+
+
+def default_due_date() -> dt.date:
+    """Today in Beijing plus the configured number of days for a review."""
+    days = int(current_app.config.get("REVIEW_DUE_DAYS", REVIEW_DAYS))
+    return utcnow().astimezone(BEIJING).date() + dt.timedelta(days=days)
+
+
+def assign_reviewer(actor: Actor, app_id: int, reviewer_id: int, due_date=None,
+                    replaces_id: int | None = None) -> Review:
+    """Assign an expert from the pool, unless they are inactive, already on the panel or in conflict."""
     if not actor.acts_as_officer:
         raise NotPermitted("only program officers assign reviewers")
-    wf = workflow("review")
     now = utcnow()
     with db.write_session() as s:
         app = _visible(s, actor, app_id)
-        if app.state != "expert_review":
-            raise TransitionRefused(f"reviewers are assigned during expert review, not while {app.state}",
-                                    {"state": app.state})
-        reviewer = s.get(User, reviewer_id)
-        if reviewer is None or reviewer.role != "reviewer" or not reviewer.active:
-            raise InvalidInput("no such reviewer", {"reviewer_id": ["not an active reviewer"]})
-        conflict = conflict_of_interest(reviewer, app)
-        if conflict:
-            raise GuardFailed(conflict, {"reviewer_id": [conflict]})
-        if any(r.reviewer_id == reviewer.id for r in app.reviews):
-            raise GuardFailed("this reviewer is already assigned", {"reviewer_id": ["already assigned"]})
-        review = Review(application=app, reviewer_id=reviewer.id, assigned_by_id=actor.id, state=wf.initial,
-                        workflow_version=wf.version, due_date=due_date, created_at=now)
-        s.add(review)
-        s.flush()
-        audit.record(s, application_id=app.id, subject="review", subject_id=review.id, trigger="assign",
-                     from_state=None, to_state=review.state, actor_id=actor.id, role=actor.role,
-                     created_at=now, comment=None, data={"reviewer_id": reviewer.id})
+        review = add_review(s, actor, app, reviewer_id, due_date or default_due_date(), now, replaces_id)
         audit.seal(s)
         follow_up = [outbox.stage(s, "notify_review_assigned", review_id=review.id)]
     outbox.hand_over(follow_up)
     return review
 
 
+def add_review(s: Session, actor: Actor, app: Application, reviewer_id: int, due_date: dt.date,
+               now: dt.datetime, replaces_id: int | None = None) -> Review:
+    """Check and add one assignment in the caller's transaction, with its audit event (sealed by the caller)."""
+    if app.state != "expert_review":
+        raise TransitionRefused(f"reviewers are assigned during expert review, not while {app.state}",
+                                {"state": app.state})
+    reviewer = s.get(User, reviewer_id)
+    if reviewer is None or reviewer.role != "reviewer" or not reviewer.active:
+        raise InvalidInput("no such reviewer", {"reviewer_id": ["not an active reviewer"]})
+    profile = s.get(ExpertProfile, reviewer.id)
+    if profile is not None and not profile.active:  # no profile yet: in the pool with nothing recorded
+        raise InvalidInput("the expert is not active in the reviewer pool",
+                           {"reviewer_id": ["not active in the reviewer pool"]})
+    if s.scalar(select(Review.id).where(Review.application_id == app.id, Review.reviewer_id == reviewer.id)):
+        raise GuardFailed("this reviewer is already assigned", {"reviewer_id": ["already assigned"]})
+    conflict = conflicts.conflict_of(s, reviewer, app, now)
+    if conflict is not None:
+        raise conflict.refusal()
+    wf = workflow("review")
+    review = Review(application_id=app.id, reviewer_id=reviewer.id, assigned_by_id=actor.id, state=wf.initial,
+                    workflow_version=wf.version, due_date=due_date, replaces_id=replaces_id, created_at=now)
+    s.add(review)
+    s.flush()
+    data = {"reviewer_id": reviewer.id, "due_date": due_date}
+    if replaces_id is not None:
+        data["replaces_id"] = replaces_id
+    audit.record(s, application_id=app.id, subject="review", subject_id=review.id,
+                 trigger="replace" if replaces_id else "assign", from_state=None, to_state=review.state,
+                 actor_id=actor.id, role=actor.role, created_at=now, comment=None, data=data)
+    return review
+
+
 def conflict_of_interest(reviewer: User, app: Application) -> str | None:
-    """Why `reviewer` may not review `app`, or None."""
-    if reviewer.institution_id is not None and reviewer.institution_id == app.institution_id:
-        return "the reviewer belongs to the applicant institution"
-    if reviewer.institution is not None:
-        name = reviewer.institution.name.casefold()
-        if any(p.name.casefold() == name for p in app.partners):
-            return "the reviewer belongs to a consortium partner"
-    return None
+    """Why `reviewer` may not review `app` (English), or None: services.conflicts says which rule."""
+    found = conflicts.conflict_of(db.session(), reviewer, app)
+    return found.message if found else None
 
 
 # --- queries ------------------------------------------------------------------

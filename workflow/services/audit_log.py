@@ -185,7 +185,7 @@ def _cell(text: str) -> str:
 
 @dataclass
 class Problem:
-    where: str  # "event", "head" or "checkpoint"
+    where: str  # "event", "head", "checkpoint" (one line of the file), "checkpoints" (the file or key), "row"
     reason: str
     event_id: int | None = None
     checkpoint: int | None = None
@@ -193,6 +193,8 @@ class Problem:
     def __str__(self) -> str:
         if self.where == "checkpoint":
             return f"checkpoint {self.checkpoint}: {self.reason}"
+        if self.where in ("checkpoints", "row"):
+            return f"{'data' if self.where == 'row' else 'checkpoints'}: {self.reason}"
         return f"event {self.event_id}: {self.reason}" if self.where == "event" else f"chain head: {self.reason}"
 
 
@@ -210,8 +212,12 @@ class Verification:
 
     @property
     def broken_event(self) -> int | None:
-        """The first changed, inserted or misplaced event the chain names, if any."""
-        return next((p.event_id for p in self.problems if p.where == "event"), None)
+        """The first changed, inserted or misplaced event the chain names; else the earliest event a
+        checkpoint no longer matches (a rewrite with fresh hashes changed it or one before it)."""
+        named = next((p.event_id for p in self.problems if p.where == "event"), None)
+        if named is not None:
+            return named
+        return next((p.event_id for p in self.problems if p.where == "checkpoint" and p.event_id), None)
 
     def as_dict(self) -> dict[str, Any]:
         return {"intact": self.intact, "events": self.events, "checkpoints": self.checkpoints,
@@ -221,7 +227,8 @@ class Verification:
 
 
 def verify_chain(progress: Callable[[int], None] | None = None) -> Verification:
-    """What `fundflow audit verify` checks: the whole chain, then every checkpoint with FUNDFLOW_AUDIT_KEY."""
+    """What `fundflow audit verify` checks: the whole chain; every checkpoint (with FUNDFLOW_AUDIT_KEY, and
+    failing without it when there are checkpoints); and the rows replayed against their events."""
     key = current_app.config.get("AUDIT_KEY")
     path = checkpoints.path_in(current_app.config["DATA_DIR"])
     started = utcnow()
@@ -229,14 +236,18 @@ def verify_chain(progress: Callable[[int], None] | None = None) -> Verification:
     try:
         count, broken = audit.verify(s, progress=progress)
         checked, mismatch = checkpoints.check(s, key, path)
+        rows = audit.replay(s)
     finally:
         s.close()
-    result = Verification(events=count, checkpoints=checked, signatures_checked=bool(key), verified_at=started)
+    result = Verification(events=count, checkpoints=checked, signatures_checked=bool(key),
+                          verified_at=started)
     if broken is not None:
         result.problems.append(Problem("event" if broken.event_id is not None else "head", broken.reason,
                                        event_id=broken.event_id))
     if mismatch is not None:
-        result.problems.append(Problem("checkpoint", mismatch.reason, checkpoint=mismatch.line))
+        result.problems.append(Problem("checkpoint" if mismatch.line else "checkpoints", mismatch.reason,
+                                       event_id=mismatch.event_id, checkpoint=mismatch.line or None))
+    result.problems.extend(Problem("row", m.reason, event_id=m.event_id) for m in rows)
     return result
 
 

@@ -1,13 +1,17 @@
-"""Actions on several applications at once: assigning reviewers to many (in the request or as a job)."""
+"""Actions on several applications at once: assigning reviewers to many (in the request or as a job).
+
+Either the officer names the reviewers (`assign_reviewers`: each to each application), or the pool
+suggests them (`assign_suggested`: each application's panel brought up to N conflict-free experts).
+"""
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Callable, Sequence
 
 from .. import db, outbox
-from ..errors import InvalidInput, NotPermitted, WorkflowError
+from ..errors import InvalidInput, NotFound, NotPermitted, TransitionRefused, WorkflowError
 from ..models import Application, Outbox, User
-from ..permissions import Actor
+from ..permissions import Actor, can_see
 from .applications import assign_reviewer
 
 # More assignments than this run as a background job whose progress the job page follows.
@@ -90,12 +94,108 @@ def perform_assignments(actor: Actor, pairs: Sequence[Sequence[int]], due_date: 
     return summary
 
 
+def assign_suggested(actor: Actor, app_ids: Sequence[int], per_application: int = 3,
+                     due_date: dt.date | None = None) -> dict[str, Any] | Outbox:
+    """Bring each application's panel up to `per_application` experts, the pool's suggestions.
+
+    Declined assignments do not count towards the panel. Idempotent: a second run (a retried job)
+    finds the panels full and assigns nothing. Runs as an `assign_reviewers` job when it may make
+    more than BACKGROUND_AFTER assignments.
+    """
+    if not actor.acts_as_officer:
+        raise NotPermitted("only program officers assign reviewers")
+    apps = list(dict.fromkeys(int(i) for i in app_ids))
+    problems: dict[str, list[str]] = {}
+    if not apps:
+        problems["app_ids"] = ["choose at least one application"]
+    if isinstance(per_application, bool) or not isinstance(per_application, int) or not 1 <= per_application <= 10:
+        problems["per_application"] = ["from 1 to 10 reviewers per application"]
+    elif len(apps) * per_application > MAX_ASSIGNMENTS:
+        problems["app_ids"] = [f"at most {MAX_ASSIGNMENTS} assignments at once"]
+    if problems:
+        raise InvalidInput("nothing to assign" if not apps else "the bulk assignment is not valid", problems)
+    if len(apps) * per_application <= BACKGROUND_AFTER:
+        return perform_suggested(actor, apps, per_application, due_date)
+    with db.write_session() as s:
+        outbox_id = outbox.stage(s, "assign_reviewers", started_by=actor.id, officer_id=actor.id, pairs=[],
+                                 app_ids=apps, per_application=per_application,
+                                 due_date=due_date.isoformat() if due_date else None)
+    outbox.hand_over([outbox_id])
+    return db.session().get(Outbox, outbox_id)
+
+
+def perform_suggested(actor: Actor, app_ids: Sequence[int], per_application: int, due_date: dt.date | None,
+                      progress: Callable[[int, int | None, str | None], None] | None = None) -> dict[str, Any]:
+    """For each application in turn: ask the pool, assign its suggestions until the panel is full.
+
+    Each application's suggestions are asked after the previous one's assignments are committed, so the
+    load they add spreads the next ones across the pool.
+    """
+    from . import pool
+
+    total = len(app_ids)
+    summary: dict[str, Any] = {"total": 0, ASSIGNED: 0, ALREADY: 0, REFUSED: 0, "refusals": [],
+                               "applications": total, "short": []}
+    if progress:
+        progress(0, total, f"{total} applications")
+    for done, app_id in enumerate(app_ids, start=1):
+        made = _fill_panel(actor, app_id, per_application, due_date, summary, pool)
+        if progress:
+            progress(done, total, f"#{app_id}: +{made}")
+    if progress:
+        progress(total, total, f"{summary[ASSIGNED]} assigned, {summary[REFUSED]} refused")
+    return summary
+
+
+def _fill_panel(actor: Actor, app_id: int, wanted: int, due_date, summary: dict, pool) -> int:
+    s = db.session()
+    app = s.get(Application, app_id)
+    try:
+        if app is None or not can_see(actor, app):
+            raise NotFound(f"application {app_id} not found")
+        if app.state != "expert_review":
+            raise TransitionRefused(f"reviewers are assigned during expert review, not while {app.state}",
+                                    {"state": app.state})
+    except WorkflowError as err:
+        s.rollback()
+        summary[REFUSED] += 1
+        summary["refusals"].append(_refusal(app_id, 0, err))
+        return 0
+    seated = sum(1 for r in app.reviews if r.state != "declined")
+    need = max(0, wanted - seated)
+    made, tried = 0, []
+    while need > made:
+        picks = pool.suggestions(s, app, need - made, exclude=tried)
+        s.rollback()
+        if not picks:
+            summary["short"].append({"application_id": app_id, "missing": need - made})
+            break
+        for pick in picks:
+            tried.append(pick.reviewer_id)
+            summary["total"] += 1
+            try:
+                assign_reviewer(actor, app_id, pick.reviewer_id, due_date)
+            except WorkflowError as err:  # taken meanwhile, or became conflicted: the next suggestion
+                db.session().rollback()
+                summary[REFUSED] += 1
+                summary["refusals"].append(_refusal(app_id, pick.reviewer_id, err))
+            else:
+                summary[ASSIGNED] += 1
+                made += 1
+        app = db.session().get(Application, app_id)
+        s = db.session()
+    return made
+
+
 def _refusal(app_id: int, reviewer_id: int, err: WorkflowError) -> dict[str, Any]:
     """One refused assignment, with what a page needs to say which and why."""
     s = db.session()
     app, reviewer = s.get(Application, app_id), s.get(User, reviewer_id)
     details = err.details if isinstance(err.details, dict) else {}
     return {"application_id": app_id, "reviewer_id": reviewer_id, "code": err.code, "message": err.message,
+            # The message's template and parameters, so a page can say it in the reader's language.
+            "template": err.template, "params": {k: list(v) if isinstance(v, tuple) else v
+                                                 for k, v in (err.params or {}).items()},
             "state": details.get("state"),
             "title": app.title if app is not None and err.code != "not_found" else None,
             "title_en": app.title_en if app is not None and err.code != "not_found" else None,

@@ -1,13 +1,11 @@
 """Reading decision documents and inbox notices; checking documents again; following and re-running jobs."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import func, select
 
-from .. import db, documents, outbox
-from ..errors import NotFound, NotPermitted
-from ..models import Call, Document, Notice, Outbox, utcnow
+from .. import db, documents, notices, outbox
+from ..errors import N_, NotFound, NotPermitted, Unavailable
+from ..models import Call, Document, Notice, Outbox, User, utcnow
 from ..permissions import Actor
 from .applications import get_application
 
@@ -19,19 +17,44 @@ def documents_of(actor: Actor, app_id: int) -> list[Document]:
                                      .order_by(Document.id)))
 
 
-def document_file(actor: Actor, doc_id: int) -> tuple[Document, Path]:
-    """An issued document and its file: for its institution and the fund's staff only."""
-    document = db.session().get(Document, doc_id)
+def document_file(actor: Actor, doc_id: int) -> tuple[Document, bytes]:
+    """An issued document and its bytes, checked against the SHA-256 its issue event recorded: for its
+    institution and the fund's staff only.
+
+    A file that is missing or no longer the recorded one is never served: every active administrator
+    is told (once per document and finding), the regenerate job is staged to restore it from its frozen
+    context, and the reader is told it is being restored (Unavailable, 503).
+    """
+    s = db.session()
+    document = s.get(Document, doc_id)
     if document is None or document.sha256 is None:
         raise NotFound(f"document {doc_id} not found")
     application = get_application(actor, document.application_id)  # 404 for those who cannot see it
     if not (actor.acts_as_officer or (actor.role == "applicant" and
                                       application.institution_id == actor.institution_id)):
         raise NotPermitted("decision documents go to the applicant institution and the fund")
-    path = documents.folder() / document.stored_name
-    if not path.exists():
-        raise NotFound(f"the file of document {document.number} is missing; an administrator can re-issue it")
-    return document, path
+    content, found = documents.checked_content(s, document)
+    if content is None:
+        number = document.number
+        s.rollback()
+        _alert_and_restore(doc_id, found)
+        raise Unavailable(f"document {number} is being restored; try again in a few minutes",
+                          {"document": ["being restored"]},
+                          template=N_("Document %(number)s is being restored. Please try again in a few minutes."),
+                          params={"number": number})
+    return document, content
+
+
+def _alert_and_restore(doc_id: int, found: str | None) -> None:
+    """Tell every active admin and stage the restoring job, once per (document, what was found)."""
+    key = f"document-{doc_id}-{found[:16] if found else 'missing'}"
+    with db.write_session() as w:
+        document = w.get(Document, doc_id)
+        admins = list(w.scalars(select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.id)))
+        made = notices.file(w, admins, "document_altered", key, document.application, document=document,
+                            doc_kind=documents.KINDS[document.kind], found=found)
+        staged = [outbox.stage(w, "regenerate_document", document_id=doc_id)] if made else []
+    outbox.hand_over(staged)
 
 
 def inbox(actor: Actor, unread_only: bool = False, page: int = 1, per_page: int = 50):

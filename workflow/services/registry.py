@@ -22,7 +22,7 @@ def _create(actor: Actor, model: type, data: dict[str, Any], unique: str):
         row = model(**data)
         s.add(row)
         s.flush()
-        _record(s, actor, model.__tablename__, row.id, "create", now, data)
+        _record(s, actor, model.__tablename__, row.id, "create", now, {"after": data})
     return row
 
 
@@ -34,7 +34,13 @@ def _record(s, actor: Actor, subject: str, subject_id: int, trigger: str, now, d
 
 
 def create_call(actor: Actor, data: dict[str, Any]) -> Call:
-    return _create(actor, Call, data, "code")
+    """A new call, scored by the plan's default rubric until an administrator changes it."""
+    from . import rubrics
+
+    call = _create(actor, Call, data, "code")
+    with db.write_session() as s:
+        rubrics.add_default(s, s.get(Call, call.id), actor.id)
+    return get_call(call.id)
 
 
 def update_call(actor: Actor, call_id: int, changes: dict[str, Any]) -> Call:
@@ -45,11 +51,16 @@ def update_call(actor: Actor, call_id: int, changes: dict[str, Any]) -> Call:
             raise NotFound(f"call {call_id} not found")
         if "code" in changes and s.scalar(select(Call.id).where(Call.code == changes["code"], Call.id != call_id)):
             raise InvalidInput("code already exists", {"code": ["already exists"]})
+        before = {key: getattr(call, key) for key in changes}
         for key, value in changes.items():
             setattr(call, key, value)
         if call.closes_at <= call.opens_at:
             raise InvalidInput("the call must close after it opens", {"closes_at": ["must be after opens_at"]})
-        _record(s, actor, "calls", call.id, "update", now, changes)
+        changed = [key for key in changes if before[key] != getattr(call, key)]
+        if changed:  # the event names what changed, before and after; retiring is said as such
+            trigger = "retire" if changes.get("retired") is True and "retired" in changed else "update"
+            _record(s, actor, "calls", call.id, trigger, now, {"before": {k: before[k] for k in changed},
+                                                                "after": {k: getattr(call, k) for k in changed}})
     return call
 
 

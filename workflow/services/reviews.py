@@ -9,9 +9,11 @@ from sqlalchemy.orm import selectinload
 
 from .. import db
 from ..errors import NotFound, NotPermitted
-from ..models import Application, Event, Review, User
+from ..models import Application, Event, ExpertProfile, Review, User
 from ..permissions import Actor, can_see
-from .applications import conflict_of_interest
+from . import conflicts
+from .conflicts import Conflict
+from .pool import open_review_states
 
 # Once one of these is reached the fund has decided, and the applicant may read the opinions (without names).
 DECIDED_STATES = frozenset({"approved", "in_progress", "suspended", "closeout_review", "completed",
@@ -102,10 +104,12 @@ class Candidate:
     """One reviewer of the pool as the officer assigning `application` sees them."""
 
     reviewer: User
-    conflict: str | None  # why they may not review this application
+    conflict: Conflict | None  # why they may not review this application
     assigned: bool  # already on this application's panel
     field_reviews: int  # reviews they have submitted in this application's field
     load: int  # open assignments they have now
+    field_match: bool = False  # the application's field is among their fields of expertise
+    country: str = "CN"
 
     @property
     def available(self) -> bool:
@@ -113,29 +117,32 @@ class Candidate:
 
 
 def reviewer_pool(actor: Actor, application: Application) -> list[Candidate]:
-    """The active reviewers for `application`: field matches first, then the lightest load.
-
-    The registry records no field of expertise, so a reviewer's fields are those they have reviewed in.
-    """
+    """The experts active in the pool for `application`: those who may be chosen first, then by field of
+    expertise, the lightest load, and the reviews they have done in the field."""
     if not actor.acts_as_officer:
         raise NotPermitted("only program officers assign reviewers")
     s = db.session()
-    reviewers = s.scalars(select(User).where(User.role == "reviewer", User.active.is_(True))
-                          .options(selectinload(User.institution)).order_by(User.id)).all()
+    rows = s.execute(select(User, ExpertProfile).outerjoin(ExpertProfile, ExpertProfile.user_id == User.id)
+                     .where(User.role == "reviewer", User.active.is_(True),
+                            func.coalesce(ExpertProfile.active, True).is_(True))
+                     .options(selectinload(User.institution)).order_by(User.id)).all()
     counts = {r.reviewer_id: (r.load, r.fields) for r in s.execute(
         select(Review.reviewer_id,
-               func.count(case((Review.state.in_(OPEN_STATES), Review.id))).label("load"),
+               func.count(case((Review.state.in_(open_review_states()), Review.id))).label("load"),
                func.count(case(((Review.state == "submitted") & (Application.field == application.field),
                                 Review.id))).label("fields"))
         .join(Application, Application.id == Review.application_id)
         .group_by(Review.reviewer_id))}
+    barred = conflicts.conflicts_among(s, [u for u, _p in rows], application)
     on_panel = {r.reviewer_id for r in application.reviews}
     pool = []
-    for user in reviewers:
+    for user, profile in rows:
         load, fields = counts.get(user.id, (0, 0))
-        pool.append(Candidate(user, conflict_of_interest(user, application), user.id in on_panel,
-                              fields if application.field else 0, load))
-    return sorted(pool, key=lambda c: (not c.available, c.field_reviews == 0, c.load, c.reviewer.id))
+        match = bool(application.field and profile is not None and application.field in (profile.fields or []))
+        pool.append(Candidate(user, barred.get(user.id), user.id in on_panel, fields if application.field else 0,
+                              load, match, profile.country if profile else "CN"))
+    return sorted(pool, key=lambda c: (not c.available, not c.field_match, c.load, -c.field_reviews,
+                                       c.reviewer.id))
 
 
 __all__ = ["assignments_of", "review_of", "panel", "Panel", "reviewer_pool", "Candidate", "DECIDED_STATES"]

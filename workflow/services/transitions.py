@@ -80,6 +80,9 @@ def fire_in(
     application = row if isinstance(row, Application) else row.application
     if not can_see(actor, application):
         raise NotFound(f"application {application.id} not found")
+    if isinstance(row, Review) and actor.role == "reviewer" and row.reviewer_id != actor.id:
+        # A fellow reviewer's review does not exist for this reviewer: its state is not theirs to learn.
+        raise NotFound(f"review {row.id} not found")
     candidates = _candidates(wf, actor, trigger)
     # Stale before state: an actor who lost a race is told someone acted first, not that
     # the state they never saw forbids it.

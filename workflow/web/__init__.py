@@ -8,30 +8,34 @@ from flask_login import current_user
 from .. import labels
 from ..permissions import Actor
 from ..services import registry
-from . import admin, applications, audit, auth, awards, dashboard, reviews, statistics
-from . import application_form, inbox  # noqa: F401  (their routes join applications.bp and dashboard.bp)
+from . import admin, applications, audit, auth, awards, dashboard, public, reviews, statistics
+from . import pool
+from . import application_form, inbox, jobs  # noqa: F401  (their routes join applications.bp, dashboard.bp, admin.bp)
 from .i18n import pick
 
-BLUEPRINTS = (auth.bp, dashboard.bp, applications.bp, reviews.bp, awards.bp, admin.bp, audit.bp, statistics.bp)
+BLUEPRINTS = (auth.bp, dashboard.bp, applications.bp, reviews.bp, awards.bp, admin.bp, audit.bp, statistics.bp,
+              pool.bp)
 # Pages anyone may open without signing in.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.language", "dashboard.index", "static", "bootstrap.static"})
 
 
 INBOX = ("dashboard.inbox", _l("Inbox"))
 STATISTICS = ("statistics.index", _l("Statistics"))
+POOL = ("pool.index", _l("Reviewer pool"))
 NAV = {
     "applicant": (("applications.index", _l("My applications")), INBOX),
-    "recommender": (("applications.queue", _l("Recommendation queue")), INBOX),
+    "recommender": (("applications.queue", _l("Recommendation queue")), STATISTICS, INBOX),
     "reviewer": (("reviews.assignments", _l("My reviews")), INBOX),
-    "officer": (("dashboard.officer", _l("Dashboard")), STATISTICS, INBOX),
+    "officer": (("dashboard.officer", _l("Dashboard")), POOL, STATISTICS, INBOX),
     "admin": (("dashboard.officer", _l("Dashboard")), ("audit.events", _l("Audit")),
-              ("admin.users", _l("Administration")), STATISTICS, INBOX),
+              ("admin.users", _l("Administration")), POOL, STATISTICS, INBOX),
 }
 
 
 def register(app: Flask) -> None:
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
+    app.register_blueprint(public.bp)  # not in BLUEPRINTS: _signed_in_first never asks its visitors to sign in
     app.before_request(_signed_in_first)
     app.jinja_env.globals.update(nav_links=nav_links, affiliation=affiliation, labels=labels)
 

@@ -36,8 +36,6 @@ SERVICE_MESSAGES = (
     N_("already exists"),
     N_("name already exists"),
     N_("code already exists"),
-    N_("password too short"),
-    N_("at least 8 characters"),
     N_("an applicant belongs to an institution"),
     N_("a recommender belongs to a recommending body"),
     N_("no such institution"),
@@ -92,7 +90,8 @@ def users():
     if form.validate_on_submit():
         data = form.data_for_service()
         try:
-            user = accounts.create_user(data.pop("email"), data.pop("password"), data.pop("role"), **data)
+            user = accounts.create_user(data.pop("email"), data.pop("password"), data.pop("role"), actor=actor(),
+                                        **data)
         except WorkflowError as err:
             refuse(err, form)
             status = err.status
@@ -117,7 +116,7 @@ def user(user_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            changed = accounts.update_user(user_id, form.changes())
+            changed = accounts.update_user(user_id, form.changes(), actor=actor())
         except WorkflowError as err:
             refuse(err, form)
             status = err.status
@@ -217,7 +216,7 @@ def call(call_id: int):
         "closes_at": to_beijing(row.closes_at), "fields_": list(row.fields or []), "total_budget": row.total_budget,
         "quorum": row.quorum, "min_matching_ratio": round(row.min_matching_ratio * 100, 1),
         "max_central_per_project": row.max_central_per_project, "grace_days": row.grace_days,
-        "retired": row.retired})
+        "guide": row.guide, "guide_en": row.guide_en, "retired": row.retired})
     _call_choices(form)
     status = 200
     if form.validate_on_submit():

@@ -330,8 +330,8 @@ def upload(app_id: int):
 
 @bp.get("/applications/<int:app_id>/attachments/<int:attachment_id>")
 def attachment(app_id: int, attachment_id: int):
-    att, path = app_svc.attachment_file(actor(), app_id, attachment_id)
-    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=att.filename)
+    path, name = app_svc.attachment_download(actor(), app_id, attachment_id)
+    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name)
 
 
 @bp.errorhandler(RequestEntityTooLarge)

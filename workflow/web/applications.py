@@ -1,6 +1,8 @@
 """Pages: one application — its page with the actions panel and the workflow diagram, and its documents."""
 from __future__ import annotations
 
+import io
+
 from babel import Locale
 from flask import Blueprint, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext, lazy_gettext
@@ -10,7 +12,7 @@ from .. import labels
 from ..errors import NotFound, StaleVersion, WorkflowError
 from ..forms.actions import action_form
 from ..services import applications as app_svc, documents, registry, transitions
-from . import awards, diagram, reviews
+from . import awards, diagram, reviews, screening
 from .common import actor, refuse
 from .i18n import is_zh, trigger_label
 from .messages import N_, describe
@@ -33,9 +35,10 @@ AUDIT_ACTIONS = {
     "issue": lazy_gettext("Issued a document"),
     "restore": lazy_gettext("Restored a document"),
     "request": lazy_gettext("Requested a change"),
+    "flag_sensitive": lazy_gettext("Changed the sensitive-technology flag"),
 }
 # Other areas' panels on the application page, each rendered from its module's panel_context.
-PANELS = {"reviews": reviews, "awards": awards}
+PANELS = {"reviews": reviews, "awards": awards, "screening": screening}
 # Service refusals met on the application page, for the catalogue.
 SERVICE_MESSAGES = (
     N_("approved amount is required"),
@@ -54,9 +57,15 @@ SERVICE_MESSAGES = (
 )
 
 
+bp.add_url_rule("/applications/<int:app_id>/sensitive", "flag_sensitive", screening.flag_sensitive, methods=["POST"])
+
+
 @bp.get("/applications/<int:app_id>")
 def detail(app_id: int):
     """One application as the signed-in role may see it, with what that role may do next."""
+    undeclared = reviews.undeclared_review(actor(), app_id)
+    if undeclared is not None:  # a reviewer declares no conflict before the full proposal is shown
+        return redirect(url_for("reviews.review", review_id=undeclared))
     return _detail_page(app_id)
 
 
@@ -90,8 +99,8 @@ def fire(app_id: int, trigger: str):
 @bp.get("/documents/<int:doc_id>")
 def document(doc_id: int):
     """A decision document's PDF, for the applicant institution and the fund's staff."""
-    doc, path = documents.document_file(actor(), doc_id)
-    response = send_file(path, mimetype="application/pdf", as_attachment=True,
+    doc, content = documents.document_file(actor(), doc_id)  # the checked bytes, never the path again
+    response = send_file(io.BytesIO(content), mimetype="application/pdf", as_attachment=True,
                          download_name=f"{doc.kind}-{doc.year}-{doc.seq:04d}.pdf")
     response.headers["X-Content-SHA256"] = doc.sha256
     return response
@@ -136,6 +145,7 @@ def _detail_page(app_id: int, *, posted=None, posted_trigger: str | None = None,
         diagram=diagram.application_diagram(application, events),
         reviews_panel=_panel("reviews", me, application),
         awards_panel=_panel("awards", me, application),
+        screening_panel=_panel("screening", me, application),
         country_name=_partner_country,
         describe=describe,
     )

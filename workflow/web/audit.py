@@ -48,6 +48,22 @@ REASONS = (
      _l("it names event %(a)s, beyond the chain's head %(b)s (events were removed)")),
     (r"event (?P<a>\d+) no longer has the hash signed at (?P<b>\S+) \(the history was rewritten\)",
      _l("event %(a)s no longer has the hash signed at %(b)s (the history was rewritten)")),
+    # audit.replay and the checkpoints as a whole (the file, the key):
+    (r"(?P<s>\w+) (?P<a>\d+) is (?P<b>\w+) but no event records it",
+     _l("%(s)s %(a)s is %(b)s, but no event records that")),
+    (r"(?P<s>\w+) (?P<a>\d+) is (?P<b>\w+) but its events leave it (?P<d>\w+) \(last event (?P<c>\d+)\)",
+     _l("%(s)s %(a)s is %(b)s, but its events leave it %(d)s (last event %(c)s)")),
+    (r"event (?P<a>\d+) names (?P<s>\w+) (?P<b>\d+), which no longer exists",
+     _l("event %(a)s names %(s)s %(b)s, which no longer exists")),
+    (r"application (?P<a>\d+) has approved amount (?P<b>\S+) but its events record (?P<c>\S+)",
+     _l("application %(a)s has an approved amount of %(b)s, but its events record %(c)s")),
+    (r"FUNDFLOW_AUDIT_KEY is not set, so the (?P<a>\d+) checkpoints cannot be checked",
+     _l("FUNDFLOW_AUDIT_KEY is not set, so the %(a)s checkpoints cannot be checked")),
+    (r"the chain records (?P<a>\d+) checkpoints \(the last of event (?P<b>\d+) at (?P<c>\S+)\) but the "
+     r"checkpoint file is missing",
+     _l("the chain records %(a)s checkpoints (the last of event %(b)s at %(c)s), but the checkpoint file is missing")),
+    (r"the chain records a checkpoint of event (?P<a>\d+) at (?P<b>\S+) that the checkpoint file does not hold",
+     _l("the chain records a checkpoint of event %(a)s at %(b)s that the checkpoint file does not hold")),
 )
 SERVICE_MESSAGES = (
     N_("no user has this e-mail"),
@@ -179,6 +195,10 @@ def _last_verification() -> dict | None:
             where = gettext("Checkpoint %(n)s", n=p.get("checkpoint"))
         elif p.get("where") == "event":
             where = gettext("Event %(n)s", n=p.get("event_id"))
+        elif p.get("where") == "row":
+            where = gettext("Data")
+        elif p.get("where") == "checkpoints":
+            where = gettext("Checkpoints")
         else:
             where = gettext("Chain head")
         problems.append({"where": where, "reason": reason_text(str(p.get("reason", ""))),

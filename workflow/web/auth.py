@@ -1,18 +1,31 @@
 """Sign-in, sign-out and the language switch."""
 from __future__ import annotations
 
-from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import LoginManager, login_user, logout_user
 
-from ..forms.auth import SignInForm
+from ..forms.auth import ChangePasswordForm, SignInForm
 
-from ..errors import NotAuthenticated, TooManyAttempts
+from ..errors import NotAuthenticated, TooManyAttempts, WorkflowError
 from ..services import accounts
-from .common import SignedIn, back, refuse, safe_next
+from .common import SignedIn, actor, back, refuse, safe_next
 from .i18n import LANGUAGE_COOKIE, LANGUAGES
+from .messages import N_
 
 bp = Blueprint("auth", __name__)
+
+# The password policy's and the throttle's words, as the services put them, for the catalogue.
+SERVICE_MESSAGES = (
+    N_("at least 10 characters"),
+    N_("must not be your e-mail address"),
+    N_("too common: it is on the list of passwords tried first"),
+    N_("The password does not meet the policy."),
+    N_("the same as the current one"),
+    N_("wrong password"),
+    N_("The current password is wrong."),
+    N_("Too many failed sign-ins. Try again in %(seconds)s seconds."),
+)
 
 
 def init_login(manager: LoginManager) -> None:
@@ -32,9 +45,11 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = accounts.check_password(form.email.data, form.password.data)
+            user = accounts.check_password(form.email.data, form.password.data, address=request.remote_addr)
         except TooManyAttempts as err:
             refuse(err, form)
+            form.password.errors = [gettext("Signing in from here is paused for a while after repeated "
+                                            "wrong passwords. Wait, then try again.")]
             status = 429
         except NotAuthenticated:
             form.password.errors = [gettext("Wrong e-mail or password.")]
@@ -47,6 +62,27 @@ def login():
     elif form.is_submitted():
         status = 422
     return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def password():
+    """The signed-in user changes their own password (the current one is asked for first)."""
+    me = actor()
+    form = ChangePasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(me, form.current_password.data, form.new_password.data,
+                                     address=request.remote_addr)
+        except WorkflowError as err:
+            refuse(err, form)
+            status = err.status
+        else:
+            flash(gettext("Your password is changed."), "success")
+            return redirect(url_for("dashboard.home"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("auth/password.html", form=form), status
 
 
 @bp.post("/logout")

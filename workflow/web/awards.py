@@ -9,6 +9,7 @@ application page its milestones and change requests.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from .. import labels
+from ..services.compliance import BEIJING
 from ..errors import GuardFailed, NotFound, NotPermitted, TransitionRefused, WorkflowError
 from ..forms.awards import (
     MORE_ROWS,
@@ -29,11 +31,12 @@ from ..forms.awards import (
 from ..permissions import Actor
 from ..services import applications as app_svc
 from ..services import changes as change_svc
+from ..services import compliance, registry
 from ..services.transitions import Action, actions, fire
 from . import errors as error_pages
 from .common import actor, refuse
-from .i18n import is_zh, label
-from .messages import N_, describe
+from .i18n import is_zh, label, pick
+from .messages import N_, describe, translated
 
 bp = Blueprint("awards", __name__)
 
@@ -85,6 +88,10 @@ class Panel:
     may_close: bool = False
     may_request_change: bool = False
     show: bool = False
+    agreement: Any = None  # the cooperation agreement recorded at signing
+    closeout: Any = None  # the close-out decision's event (accept_closeout or fail_closeout)
+    base: Any = None  # the base the outcomes name as built or strengthened
+    compliance: str | None = None  # services.compliance status while the project is in execution
 
 
 POST_AWARD = ("approved", "in_progress", "suspended", "closeout_review", "completed", "terminated",
@@ -101,7 +108,11 @@ def panel_context(actor: Actor, application) -> dict:
             returns[event.subject_id] = event
         elif event.subject == "change_request" and event.trigger in ("approve", "refuse"):
             decisions[event.subject_id] = event
-    panel = Panel(application)
+    panel = Panel(application, agreement=application.agreement)
+    panel.closeout = next((e for e in reversed(events) if e.subject == "application"
+                           and e.trigger in ("accept_closeout", "fail_closeout")), None)
+    base_id = (application.outcomes or {}).get("base_id")
+    panel.base = next((b for b in registry.bases() if b.id == base_id), None) if base_id else None
     for m in sorted(application.milestones, key=lambda m: m.seq):
         back = returns.get(m.id)
         panel.milestones.append(MilestoneRow(m, actions(actor, m), back.comment if back else None,
@@ -116,6 +127,7 @@ def panel_context(actor: Actor, application) -> dict:
     panel.may_close = own and application.state == "in_progress"
     panel.may_request_change = own and application.state in change_svc.OPEN_STATES
     panel.show = application.state in POST_AWARD or bool(panel.milestones or panel.changes)
+    panel.compliance = compliance.status_of(application.id)
     return {"awards_panel": panel}
 
 
@@ -172,7 +184,10 @@ def _panel_for(application) -> Panel:
 @bp.record_once
 def _register_panel_globals(state) -> None:
     """Globals the panel's macros use; the panel builds its own context when the page passed none."""
-    state.app.jinja_env.globals.update(awards_panel_for=_panel_for, awards_describe=describe)
+    state.app.jinja_env.globals.update(awards_panel_for=_panel_for, awards_describe=describe,
+                                       awards_milestone_kinds=MILESTONE_KINDS, awards_base_outcomes=BASE_OUTCOMES,
+                                       awards_compliance_labels=compliance.LABELS,
+                                       awards_country=country_name)
 
 
 # --- signing the project agreement ------------------------------------------------------------------------
@@ -211,9 +226,86 @@ def _upload(form_field) -> Any:
     return upload if upload is not None and getattr(upload, "filename", "") else None
 
 
+# Milestone kinds and base outcomes in both languages, for forms, tables and the close-out.
+MILESTONE_KINDS = {
+    "joint_research_output": ("联合研究成果", "Joint research output"),
+    "personnel_exchange": ("人员交流", "Personnel exchange"),
+    "technology_transfer": ("技术转移与引进", "Technology transfer or introduction"),
+    "foreign_experts_engaged": ("引进外国专家", "Foreign experts engaged"),
+    "annual_report": ("年度报告", "Annual report"),
+    "mid_term_report": ("中期报告", "Mid-term report"),
+}
+BASE_OUTCOMES = {
+    "built": ("新建国际科技合作基地", "An international cooperation base was built"),
+    "strengthened": ("提升已有国际科技合作基地", "An existing cooperation base was strengthened"),
+    "none": ("未涉及基地建设", "No cooperation base involved"),
+}
+# Field messages of the agreement's rules, as the service words them (translated through the catalogue).
+AGREEMENT_MESSAGES = (
+    N_("at least one foreign partner institution is required"),
+    N_("the signing date must lie between the call's opening and today"),
+    N_("a date between 1950 and 2100"),
+    N_("the agreement must be valid until a day after it is valid from"),
+    N_("the agreement had expired before it was signed"),
+    N_("the cooperation agreement is not valid"),
+    N_("the report's attachments are not valid"),
+    N_("the progress report is too long"),
+    N_("the registry base that was built or strengthened"),
+    N_("name a base only when one was built or strengthened"),
+)
+
+
+def _agreement_defaults(form: AgreementForm, application) -> None:
+    today = dt.datetime.now(BEIJING).date()
+    form.signed_on.data = form.valid_from.data = today
+    months = application.duration_months or 36
+    form.valid_until.data = today.replace(year=today.year + (months + 11) // 12)
+    foreign = [p for p in application.partners if p.country != "CN"] or list(application.partners)
+    while len(form.partners.entries) < len(foreign) + 1:
+        form.partners.append_entry()
+    for row, p in zip(form.partners.entries, foreign):
+        row.form.name.data, row.form.country.data = p.name, p.country
+    kinds = ("mid_term_report", "joint_research_output", "personnel_exchange", "annual_report")
+    for row, kind in zip(form.milestones.entries, kinds):
+        row.form.kind.data = kind
+
+
+def _place_agreement_refusal(err: WorkflowError, form: AgreementForm) -> None:
+    """The service's field messages at the agreement's and the milestones' fields, in the reader's language."""
+    details = err.details if isinstance(err.details, dict) else {}
+    for name, value in (details.get("agreement") or {}).items():
+        field = form._fields.get(name)
+        if name == "partners" and isinstance(value, dict):
+            rows = [r.form for r in form.partners.entries if not r.form.blank]
+            for i, problems in value.items():
+                if i.isdigit() and int(i) < len(rows):
+                    for key, msgs in problems.items():
+                        getattr(rows[int(i)], key).errors = [translated(m) or m for m in msgs]
+        elif field is not None and isinstance(value, list):
+            field.errors = [*(field.errors if isinstance(field.errors, list) else []),
+                            *[translated(m) or m for m in value]]
+    rows = form.filled_milestones()
+    milestones = details.get("milestones")
+    for i, problems in (milestones.items() if isinstance(milestones, dict) else ()):
+        if not (i.isdigit() and int(i) < len(rows)) or not isinstance(problems, dict):
+            continue
+        for key, msgs in problems.items():
+            field = getattr(rows[int(i)], key, None)
+            if field is None:
+                continue
+            if key == "due_date" and err.params.get("first"):
+                field.errors = [gettext("Outside the project's duration: due between %(first)s and %(last)s.",
+                                        first=err.params["first"], last=err.params["last"])]
+            else:
+                field.errors = [translated(m) or m for m in msgs]
+    if "attachments" in details:
+        form.agreement_file.errors = [describe(err)]
+    flash(describe(err), "danger")
+
+
 @bp.route("/applications/<int:app_id>/agreement", methods=["GET", "POST"])
 def agreement(app_id: int):
-    """Upload the signed project agreement (任务书), list the milestones and sign."""
+    """Upload the signed project agreement (任务书), record the cooperation agreement, list its milestones, sign."""
     a = actor()
     application, refused = _own_project(a, app_id, ("approved",), gettext(
         "The project agreement is signed once the application is approved, and only once."))
@@ -223,29 +315,46 @@ def agreement(app_id: int):
     status = 200
     if request.method == "GET":
         form.version.data = str(application.version)
+        _agreement_defaults(form, application)
     elif form.more.data:
         for _ in range(MORE_ROWS):
             form.milestones.append_entry()
-    elif form.validate_on_submit():
-        upload = _upload(form.agreement_file)
-        try:
-            if upload is not None:
-                app_svc.add_attachment(a, app_id, "signed_agreement", upload.filename, upload.stream)
-            fire(a, "application", app_id, "sign_agreement", version=_version(form),
-                 payload={"milestones": form.milestone_payload()})
-        except WorkflowError as err:
-            if err.status in (403, 404):
-                raise
-            _refuse(err, form, {"attachments": "agreement_file", "file": "agreement_file"})
-            status = err.status
+    _agreement_choices(form)
+    if request.method == "POST" and not form.more.data:
+        if form.validate_on_submit() and not form.check_window(application.duration_months):
+            status = _sign(a, application, form)
+            if status is None:
+                flash(gettext("The project agreement is signed; the project is now in progress."), "success")
+                return redirect(url_for("applications.detail", app_id=app_id))
             application = app_svc.get_application(a, app_id)
         else:
-            flash(gettext("The project agreement is signed; the project is now in progress."), "success")
-            return redirect(url_for("applications.detail", app_id=app_id))
-    else:
-        status = 422
+            status = 422
     signed = [att for att in application.attachments if att.kind == "signed_agreement"]
-    return render_template("awards/agreement.html", application=application, form=form, signed=signed), status
+    return render_template("awards/agreement.html", application=application, form=form, signed=signed,
+                           milestone_kinds=MILESTONE_KINDS), status
+
+
+def _sign(a: Actor, application, form: AgreementForm) -> int | None:
+    """Upload the signed copy and fire sign_agreement; the refusal's status, or None when signed."""
+    upload = _upload(form.agreement_file)
+    try:
+        if upload is not None:
+            app_svc.add_attachment(a, application.id, "signed_agreement", upload.filename, upload.stream)
+        fire(a, "application", application.id, "sign_agreement", version=_version(form),
+             payload={"agreement": form.agreement_payload(), "milestones": form.milestone_payload()})
+    except WorkflowError as err:
+        if err.status in (403, 404):
+            raise
+        if isinstance(err.details, dict) and ("agreement" in err.details or "milestones" in err.details):
+            _place_agreement_refusal(err, form)
+        else:
+            _refuse(err, form, {"attachments": "agreement_file", "file": "agreement_file"})
+        return err.status
+    return None
+
+
+def _agreement_choices(form: AgreementForm) -> None:
+    form.set_choices(_countries(), {k: pick(*v) for k, v in MILESTONE_KINDS.items()})
 
 
 # --- close-out -------------------------------------------------------------------------------------------
@@ -260,9 +369,15 @@ def closeout(app_id: int):
     if refused:
         return refused
     form = CloseoutForm()
+    form.base_id.choices = {"": "—", **{str(b.id): f"{pick(b.name, b.name_en)}（{label(labels.BASE_KINDS, b.kind)}）"
+                                        for b in registry.bases()}}
     status = 200
     if request.method == "GET":
         form.version.data = str(application.version)
+        form.experts_engaged.data = application.foreign_experts or 0
+        form.researchers_trained.data = application.young_researchers or 0
+        if application.base_id:
+            form.base_id.data = str(application.base_id)
     elif form.validate_on_submit():
         upload = _upload(form.final_file)
         action = next((x for x in actions(a, application) if x.trigger == "request_closeout"), None)
@@ -277,7 +392,7 @@ def closeout(app_id: int):
         except WorkflowError as err:
             if err.status in (403, 404):
                 raise
-            _refuse(err, form, {"attachments": "final_file", "file": "final_file"})
+            _refuse(_outcome_fields(err), form, {"attachments": "final_file", "file": "final_file"})
             status = err.status
             application = app_svc.get_application(a, app_id)
         else:
@@ -288,7 +403,17 @@ def closeout(app_id: int):
     open_milestones = [m for m in sorted(application.milestones, key=lambda m: m.seq) if m.state != "accepted"]
     finals = [att for att in application.attachments if att.kind == "final_report"]
     return render_template("awards/closeout.html", application=application, form=form,
-                           open_milestones=open_milestones, finals=finals, outcomes=labels.OUTCOMES), status
+                           open_milestones=open_milestones, finals=finals, outcomes=labels.OUTCOMES,
+                           base_outcomes=BASE_OUTCOMES), status
+
+
+def _outcome_fields(err: WorkflowError) -> WorkflowError:
+    """The service's {outcomes: {key: [...]}} as messages at this form's fields of the same names."""
+    if isinstance(err.details, dict) and isinstance(err.details.get("outcomes"), dict):
+        shown = copy.copy(err)
+        shown.details = {**{k: v for k, v in err.details.items() if k != "outcomes"}, **err.details["outcomes"]}
+        return shown
+    return err
 
 
 # --- milestones ------------------------------------------------------------------------------------------
@@ -335,9 +460,9 @@ def milestone_fire(app_id: int, milestone_id: int, trigger: str):
                     raise NotPermitted("only the applicant institution's staff may do this")
                 if action.refusal is not None:
                     raise action.refusal
-                app_svc.add_attachment(a, app_id, "milestone_report", upload.filename, upload.stream)
-            fire(a, "milestone", milestone_id, trigger, version=_version(form),
-                 payload={"report": form.report.data}, application_id=app_id)
+                att = app_svc.add_attachment(a, app_id, "milestone_report", upload.filename, upload.stream)
+            fire(a, "milestone", milestone_id, trigger, version=_version(form), application_id=app_id,
+                 payload={"report": form.report.data, "attachments": [att.id] if upload is not None else []})
         else:
             fire(a, "milestone", milestone_id, trigger, comment=form.comment.data, version=_version(form),
                  application_id=app_id)
@@ -380,7 +505,7 @@ def change_new(app_id: int):
     if request.method == "GET":
         kind = request.args.get("kind")
         form.kind.data = kind if kind in labels.CHANGE_KINDS else None
-        form.central.data = application.budget_central
+        form.central.data = change_svc.kept_central(application)
         form.local_matching.data = application.budget_local_matching
         form.self_raised.data = application.budget_self_raised
         form.principal_investigator.data = ""
@@ -409,12 +534,34 @@ def change_new(app_id: int):
                     form.kind.errors = [message]
                     flash(message, "danger")
                 else:
-                    _refuse(err, form, {})
+                    _refuse(_budget_fields(err), form, {})
                 status = err.status
             else:
                 flash(gettext("The change request is filed; the fund's officer will decide on it."), "success")
                 return redirect(url_for("applications.detail", app_id=app_id, _anchor="changes"))
     return render_template("awards/change_new.html", application=application, form=form), status
+
+
+@bp.get("/applications/<int:app_id>/changes/<int:change_id>")
+def change(app_id: int, change_id: int):
+    """One change request as before → after, with what the signed-in actor may do to it."""
+    a = actor()
+    application = app_svc.get_application(a, app_id)
+    if not any(c.id == change_id for c in application.changes):
+        raise NotFound(f"change request {change_id} not found")
+    panel = panel_context(a, application)["awards_panel"]
+    row = next(r for r in panel.changes if r.change.id == change_id)
+    return render_template("awards/record.html", application=application, panel=panel, mrow=None, crow=row,
+                           trigger=None, form=None)
+
+
+def _budget_fields(err: WorkflowError) -> WorkflowError:
+    """A refused reallocation's {budget: {line: [...]}} as messages at the form's fields of those lines."""
+    if isinstance(err.details, dict) and isinstance(err.details.get("budget"), dict):
+        shown = copy.copy(err)
+        shown.details = {k: [describe(err)] for k in err.details["budget"]}
+        return shown
+    return err
 
 
 @bp.post("/applications/<int:app_id>/changes/<int:change_id>/transitions/<trigger>")

@@ -172,6 +172,9 @@ def refusal_reason(refusal: dict) -> str:
         return _("no such application, or you may not see it")
     if code == "invalid_input":
         return _("not an active reviewer")
+    if refusal.get("template"):
+        params = {k: pick(*v) if isinstance(v, list) else v for k, v in (refusal.get("params") or {}).items()}
+        return _(refusal["template"]) % params
     return translated(refusal.get("message") or "") or refusal.get("message") or ""
 
 

@@ -18,6 +18,7 @@ TITLES = {
     422: _l("Not valid"),
     429: _l("Too many attempts"),
     500: _l("Something went wrong"),
+    503: _l("Temporarily unavailable"),
 }
 DEFAULT_TEXT = {
     400: _l("The request could not be understood. If you sent a form, reload the page and send it again."),

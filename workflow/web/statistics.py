@@ -6,11 +6,12 @@ and shown again as a table beside the chart.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from .. import labels
-from ..errors import NotPermitted
 from ..services import registry, statistics as svc, workflows
 from .common import actor
 from .i18n import country_name, is_zh, label, pick, state_label
@@ -35,11 +36,9 @@ COLOURS = ("#b3121b", "#e0a32e", "#5b6470", "#0b5cad")
 FONTS = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 
 
-def _staff():
-    who = actor()
-    if not who.acts_as_officer:
-        raise NotPermitted("statistics are for the fund's program officers and administrators")
-    return who
+def _reader():
+    """The signed-in actor; the service decides what they may count (the staff all, a recommender its body's)."""
+    return actor()
 
 
 def _labeller(dimension: str):
@@ -83,11 +82,45 @@ def _outcomes(data: dict) -> list[dict]:
 
 @bp.get("/statistics")
 def index():
-    _staff()
-    data = svc.statistics()
+    who = _reader()
+    data = svc.statistics(who)
     sections = [{"dimension": d, "title": title, "rows": _rows(data, d)} for d, title in DIMENSIONS.items()]
+    on_time = {"institution": _on_time_rows(data["on_time"]["by_institution"], "institution"),
+               "channel": _on_time_rows(data["on_time"]["by_channel"], "channel")}
+    countries = sorted(((code, country_name(code)) for code in svc.countries_with_projects()),
+                       key=lambda pair: pair[1]) if who.acts_as_officer else []
     return render_template("statistics/index.html", total=data["total"], sections=sections,
-                           outcomes=_outcomes(data), alt=_alt)
+                           outcomes=_outcomes(data), alt=_alt, on_time=on_time, staff=who.acts_as_officer,
+                           min_group=data["min_group"], countries=countries)
+
+
+def _on_time_rows(rows: list[dict], dimension: str) -> list[dict]:
+    if dimension == "channel":
+        name = _labeller("channel")
+        order = list(labels.CHANNELS)
+        rows = sorted(rows, key=lambda r: order.index(r["key"]) if r["key"] in order else len(order))
+        return [dict(r, label=name(r["key"])) for r in rows]
+    english = {i.name: i.name_en for i in registry.institutions()} if not is_zh() else {}
+    rows = [dict(r, label=pick(r["key"], english.get(r["key"]))) for r in rows]
+    return sorted(rows, key=lambda r: (r["rate"] is None, -(r["rate"] or 0), r["label"]))
+
+
+@bp.get("/statistics/bases")
+def bases():
+    data = svc.bases_view(actor())
+    latest = data["growth"][-1]["total"] if data["growth"] else 0
+    bases = [dict(b, registered=dt.datetime.fromisoformat(b["registered_at"])) for b in data["bases"]]
+    return render_template("statistics/bases.html", bases=bases, growth=data["growth"],
+                           target=data["target"], registered=latest)
+
+
+@bp.get("/statistics/country-report")
+def country_report():
+    """The country report PDF of the country picked on the statistics page (?country=DE)."""
+    report, pdf = svc.country_report_pdf(actor(), request.args.get("country", ""))
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="country-report-{report["country"]}-{report["as_of"]}.pdf"',
+        "Cache-Control": "private, no-store"})
 
 
 def _alt(dimension: str, measure: str = "applications") -> str:
@@ -110,13 +143,13 @@ def _alt(dimension: str, measure: str = "applications") -> str:
 
 @bp.get("/statistics/charts/<dimension>.svg")
 def chart(dimension: str):
-    _staff()
+    who = _reader()
     if dimension not in CHARTS:
         abort(404)
     measure = request.args.get("measure", "applications")
     if measure not in MEASURES:
         abort(404)
-    data = svc.statistics()
+    data = svc.statistics(who)
     if dimension == "outcomes":
         rows = _outcomes(data)
         svg = _draw(_("Outcomes after close-out"), [r["label"] for r in rows],
@@ -131,8 +164,8 @@ def chart(dimension: str):
             scale = 10_000 if is_zh() else 1_000_000
             unit = _("10,000 yuan") if is_zh() else _("million yuan")
             svg = _draw(_("%(dimension)s · funds (%(unit)s)", dimension=title, unit=unit), names,
-                        [(_("Requested central funds"), [r["requested_central"] / scale for r in rows]),
-                         (_("Approved funds"), [r["approved_amount"] / scale for r in rows])], money=True)
+                        [(_("Requested central funds"), [_scaled(r["requested_central"], scale) for r in rows]),
+                         (_("Approved funds"), [_scaled(r["approved_amount"], scale) for r in rows])], money=True)
         else:
             svg = _draw(_("%(dimension)s · applications", dimension=title), names,
                         [(_("Number of applications"), [r["applications"] for r in rows]),
@@ -141,6 +174,11 @@ def chart(dimension: str):
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Vary"] = "Cookie"
     return response
+
+
+def _scaled(amount: int | None, scale: int) -> float | None:
+    """An amount in the chart's unit; None (no bar) where a small group's amount is withheld."""
+    return None if amount is None else amount / scale
 
 
 def _pygal():

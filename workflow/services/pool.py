@@ -1,0 +1,471 @@
+"""The reviewer pool (全球高端科技人才信息数据库): experts, their load and history, suggestions, replacements.
+
+An expert is a user of the reviewer role with an ExpertProfile: fields of expertise, country,
+languages, title, and whether they are active in the pool. Their institution is the user's registry
+institution. Load is their open assignments (every non-final state of the review workflows); history
+is what they submitted, declined, and let run late.
+
+Suggestions and the pool list are a few set-based queries whatever the size of the pool.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import secrets
+from dataclasses import dataclass
+from typing import IO, Any, Sequence
+
+from flask import current_app
+from sqlalchemy import String, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.security import generate_password_hash
+
+from .. import audit, db, outbox
+from ..documents import BEIJING
+from ..engine import registry as definitions
+from ..errors import N_, InvalidInput, NotFound, NotPermitted, TransitionRefused
+from ..models import FIELDS, LANGUAGES, Application, ExpertProfile, Institution, Review, User, utcnow
+from ..permissions import Actor
+from . import conflicts
+from .applications import _visible, add_review, default_due_date
+
+PROFILE_FIELDS = ("fields", "country", "languages", "title", "active")
+MAX_IMPORT_ROWS = 5000
+CSV_COLUMNS = ("email", "name", "institution", "fields", "country", "languages", "title", "active")
+
+
+def open_review_states() -> tuple[str, ...]:
+    """Every state of any review workflow version that is not final: an assignment still open."""
+    names = {s.name for (name, _v), wf in definitions().items() if name == "review"
+             for s in wf.states.values() if not s.final}
+    return tuple(sorted(names))
+
+
+def _today() -> dt.date:
+    return utcnow().astimezone(BEIJING).date()
+
+
+def _officer(actor: Actor) -> None:
+    if not actor.acts_as_officer:
+        raise NotPermitted("only program officers and administrators manage the reviewer pool")
+
+
+# --- load and history, as one grouped query ------------------------------------------------------
+
+
+def _stats(today: dt.date):
+    """Per reviewer: open load, submitted, declined and late reviews (a subquery)."""
+    open_ = Review.state.in_(open_review_states())
+    late = or_(and_(Review.state == "submitted", func.date(Review.submitted_at) > Review.due_date),
+               and_(open_, Review.due_date < today))
+    return (select(Review.reviewer_id.label("reviewer_id"),
+                   func.count(case((open_, 1))).label("load"),
+                   func.count(case((Review.state == "submitted", 1))).label("submitted"),
+                   func.count(case((Review.state == "declined", 1))).label("declined"),
+                   func.count(case((late, 1))).label("late"))
+            .group_by(Review.reviewer_id).subquery())
+
+
+def _has(column, code: str):
+    """A JSON list column holds the code (codes are plain words, so their quoted form is unambiguous)."""
+    return cast(column, String).like(f'%"{code}"%')
+
+
+@dataclass(frozen=True)
+class Expert:
+    """One expert of the pool with their numbers."""
+
+    user: User
+    profile: ExpertProfile | None
+    load: int = 0
+    submitted: int = 0
+    declined: int = 0
+    late: int = 0
+
+    @property
+    def in_pool(self) -> bool:
+        return self.user.active and (self.profile is None or self.profile.active)
+
+    @property
+    def fields(self) -> list[str]:
+        return list(self.profile.fields or []) if self.profile else []
+
+    @property
+    def country(self) -> str:
+        return self.profile.country if self.profile else "CN"
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.profile.languages or []) if self.profile else []
+
+
+def list_experts(actor: Actor, *, field: str | None = None, country: str | None = None,
+                 language: str | None = None, active: bool | None = None, institution_id: int | None = None,
+                 q: str | None = None, page: int = 1, per_page: int = 50) -> tuple[list[Expert], int]:
+    """The pool narrowed by the filters: one page of experts with their load and history, and the total."""
+    _officer(actor)
+    s = db.session()
+    stats = _stats(_today())
+    query = (select(User, ExpertProfile, stats.c.load, stats.c.submitted, stats.c.declined, stats.c.late)
+             .outerjoin(ExpertProfile, ExpertProfile.user_id == User.id)
+             .outerjoin(stats, stats.c.reviewer_id == User.id)
+             .where(User.role == "reviewer"))
+    if field:
+        query = query.where(_has(ExpertProfile.fields, field))
+    if language:
+        query = query.where(_has(ExpertProfile.languages, language))
+    if country:
+        query = query.where(func.coalesce(ExpertProfile.country, "CN") == country)
+    if institution_id:
+        query = query.where(User.institution_id == institution_id)
+    if active is not None:
+        in_pool = and_(User.active.is_(True), func.coalesce(ExpertProfile.active, True).is_(True))
+        query = query.where(in_pool if active else ~in_pool)
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(or_(User.name.like(like), User.email.like(like)))
+    total = s.scalar(select(func.count()).select_from(query.subquery()))
+    rows = s.execute(query.options(selectinload(User.institution)).order_by(User.id)
+                     .limit(per_page).offset((page - 1) * per_page)).all()
+    return [Expert(u, p, load or 0, sub or 0, dec or 0, late or 0) for u, p, load, sub, dec, late in rows], total
+
+
+def get_expert(actor: Actor, user_id: int) -> tuple[Expert, list[Review]]:
+    """One expert with their numbers, and their assignments, newest first."""
+    _officer(actor)
+    s = db.session()
+    user = s.get(User, user_id)
+    if user is None or user.role != "reviewer":
+        raise NotFound(f"expert {user_id} not found")
+    stats = _stats(_today())
+    numbers = s.execute(select(stats.c.load, stats.c.submitted, stats.c.declined, stats.c.late)
+                        .where(stats.c.reviewer_id == user_id)).one_or_none() or (0, 0, 0, 0)
+    reviews = list(s.scalars(select(Review).where(Review.reviewer_id == user_id)
+                             .options(selectinload(Review.application)).order_by(Review.id.desc())))
+    return Expert(user, s.get(ExpertProfile, user_id), *numbers), reviews
+
+
+# --- creating, editing, importing ----------------------------------------------------------------
+
+
+def _institution(s: Session, value: Any, line: str = "institution_id") -> tuple[int | None, dict]:
+    """A registry institution given by id or by name (read as conflicts read names): (id, problems)."""
+    if value in (None, ""):
+        return None, {}
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        inst = s.get(Institution, int(value))
+        if inst is None or inst.retired:
+            return None, {line: ["no such institution in the registry"]}
+        return inst.id, {}
+    found = conflicts.registry_match(s, str(value))
+    if found is None:
+        return None, {line: ["no such institution in the registry"]}
+    return found, {}
+
+
+def _new_expert(s: Session, actor: Actor, data: dict[str, Any], now: dt.datetime, trigger: str,
+                extra: dict | None = None) -> User:
+    password = data.get("password") or secrets.token_urlsafe(18)  # none given: set later by an admin
+    user = User(email=data["email"].strip().lower(), name=data.get("name") or "", role="reviewer",
+                password_hash=generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"]),
+                institution_id=data.get("institution_id"), created_at=now)
+    s.add(user)
+    s.flush()
+    profile = ExpertProfile(user_id=user.id, created_at=now, updated_at=now,
+                            **{k: data[k] for k in PROFILE_FIELDS if k in data})
+    profile.country = profile.country or "CN"
+    profile.active = True if profile.active is None else profile.active
+    s.add(profile)
+    s.flush()
+    audit.record(s, application_id=None, subject="expert", subject_id=user.id, trigger=trigger, from_state=None,
+                 to_state=None, actor_id=actor.id, role=actor.role, created_at=now, comment=None,
+                 data={"email": user.email, "institution_id": user.institution_id, **_profile_data(profile),
+                       **(extra or {})})
+    return user
+
+
+def _profile_data(profile: ExpertProfile) -> dict[str, Any]:
+    return {k: getattr(profile, k) for k in PROFILE_FIELDS}
+
+
+def create_expert(actor: Actor, data: dict[str, Any]) -> User:
+    """Add an expert to the pool: a reviewer account and their profile, in one transaction."""
+    _officer(actor)
+    now = utcnow()
+    with db.write_session() as s:
+        _check_new(s, data)
+        user = _new_expert(s, actor, data, now, "create")
+        audit.seal(s)
+    return user
+
+
+def _check_new(s: Session, data: dict[str, Any]) -> None:
+    problems: dict[str, list[str]] = {}
+    if s.scalar(select(User.id).where(User.email == data["email"].strip().lower())):
+        problems["email"] = ["already registered"]
+    if data.get("institution_id") is not None:
+        _, found = _institution(s, data["institution_id"])
+        problems.update(found)
+    if problems:
+        raise InvalidInput("the expert cannot be added", problems)
+
+
+def update_expert(actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
+    """Change an expert's profile, name or institution; recorded with what changed."""
+    _officer(actor)
+    now = utcnow()
+    with db.write_session() as s:
+        user = s.get(User, user_id)
+        if user is None or user.role != "reviewer":
+            raise NotFound(f"expert {user_id} not found")
+        if "institution_id" in changes and changes["institution_id"] is not None:
+            _, problems = _institution(s, changes["institution_id"])
+            if problems:
+                raise InvalidInput("the expert cannot be changed", problems)
+        profile = s.get(ExpertProfile, user_id) or ExpertProfile(user_id=user_id, fields=[], languages=[],
+                                                                 country="CN", active=True, created_at=now)
+        s.add(profile)
+        before = {"name": user.name, "institution_id": user.institution_id, **_profile_data(profile)}
+        for key in ("name", "institution_id"):
+            if key in changes:
+                setattr(user, key, changes[key])
+        for key in PROFILE_FIELDS:
+            if key in changes:
+                setattr(profile, key, changes[key])
+        profile.updated_at = now
+        after = {"name": user.name, "institution_id": user.institution_id, **_profile_data(profile)}
+        changed = {k: after[k] for k in after if after[k] != before[k]}
+        if changed:
+            audit.record(s, application_id=None, subject="expert", subject_id=user.id, trigger="edit",
+                         from_state=None, to_state=None, actor_id=actor.id, role=actor.role, created_at=now,
+                         comment=None, data=changed)
+            audit.seal(s)
+    return user
+
+
+class ImportRefused(InvalidInput):
+    """A CSV with bad rows: nothing imported; `details` is {"rows": [{line, field, message}]}."""
+
+
+def parse_csv(stream: IO[bytes]) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) for each data row of an uploaded CSV (UTF-8, a BOM allowed, a header line)."""
+    raw = stream.read(4 * 1024 * 1024 + 1)
+    if len(raw) > 4 * 1024 * 1024:
+        raise InvalidInput("the CSV file is larger than 4 MB", {"file": ["at most 4 MB"]})
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("the CSV file is not UTF-8 text", {"file": ["save it as UTF-8 CSV"]}) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in ("email", "institution") if c not in header]
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    if missing or unknown:
+        why = [f"missing column {c}" for c in missing] + [f"unknown column {c}" for c in unknown]
+        raise InvalidInput("the CSV header is not right", {"file": why})
+    reader.fieldnames = header
+    rows = []
+    for row in reader:
+        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+            continue  # a blank line
+        rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)}))
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise InvalidInput(f"at most {MAX_IMPORT_ROWS} experts in one file", {"file": ["too many rows"]})
+    if not rows:
+        raise InvalidInput("the CSV file has no experts in it", {"file": ["no rows"]})
+    return rows
+
+
+def _codes(text: str, allowed: Sequence[str]) -> tuple[list[str], list[str]]:
+    items = [c.strip() for c in text.replace("；", ";").replace(",", ";").split(";") if c.strip()]
+    return list(dict.fromkeys(items)), [c for c in items if c not in allowed]
+
+
+def _row(s: Session, line: int, row: dict[str, str], seen: set[str]) -> tuple[dict[str, Any], list[dict]]:
+    """One CSV row as create_expert's data, and its problems as {line, field, message}."""
+    from ..countries import COUNTRY_CODES
+
+    bad: list[dict] = []
+
+    def problem(field: str, message: str) -> None:
+        bad.append({"line": line, "field": field, "message": message})
+
+    email = row.get("email", "").lower()
+    if "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email):
+        problem("email", "not an e-mail address")
+    elif email in seen:
+        problem("email", "appears twice in the file")
+    elif s.scalar(select(User.id).where(User.email == email)):
+        problem("email", "already registered")
+    seen.add(email)
+    inst_id, found = _institution(s, row.get("institution", ""), "institution")
+    if not row.get("institution"):
+        problem("institution", "required")
+    for message in found.get("institution", []):
+        problem("institution", message)
+    fields_, unknown = _codes(row.get("fields", ""), FIELDS)
+    if unknown:
+        problem("fields", f"unknown field codes: {', '.join(unknown)}")
+    if not fields_:
+        problem("fields", "at least one field of expertise")
+    languages, unknown = _codes(row.get("languages", ""), LANGUAGES)
+    if unknown:
+        problem("languages", f"unknown language codes: {', '.join(unknown)}")
+    country = (row.get("country") or "CN").upper()
+    if country not in COUNTRY_CODES:
+        problem("country", "not an ISO 3166 country code")
+    active_text = (row.get("active") or "yes").lower()
+    if active_text not in ("yes", "no", "true", "false", "1", "0", "是", "否"):
+        problem("active", "yes or no")
+    name, title = row.get("name", ""), row.get("title", "")
+    if len(name) > 200:
+        problem("name", "at most 200 characters")
+    if len(title) > 200:
+        problem("title", "at most 200 characters")
+    data = {"email": email, "name": name, "institution_id": inst_id, "fields": fields_, "country": country,
+            "languages": languages, "title": title or None,
+            "active": active_text in ("yes", "true", "1", "是")}
+    return data, bad
+
+
+def import_experts(actor: Actor, stream: IO[bytes]) -> list[User]:
+    """Add every expert of a CSV file, or none: any bad row refuses the whole file, naming each bad row."""
+    _officer(actor)
+    rows = parse_csv(stream)
+    now = utcnow()
+    with db.write_session() as s:
+        seen: set[str] = set()
+        checked = [(line, *_row(s, line, row, seen)) for line, row in rows]
+        bad = [b for _line, _data, problems in checked for b in problems]
+        if bad:
+            lines = sorted({b["line"] for b in bad})
+            raise ImportRefused(f"{len(lines)} of {len(rows)} rows are not valid; nothing was imported",
+                                {"rows": bad},
+                                template=N_("%(bad)s of %(total)s rows are not valid; nothing was imported."),
+                                params={"bad": len(lines), "total": len(rows)})
+        users = [_new_expert(s, actor, data, now, "import", {"line": line}) for line, data, _ in checked]
+        audit.seal(s)
+    return users
+
+
+# --- suggestions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    reviewer_id: int
+    name: str
+    institution_id: int | None
+    country: str
+    field_match: bool
+    load: int
+
+
+def suggest(actor: Actor, app_id: int, n: int = 3) -> list[Suggestion]:
+    """The `n` best conflict-free experts active in the pool for one application (services.pool.suggestions)."""
+    _officer(actor)
+    s = db.session()
+    return suggestions(s, _visible(s, actor, app_id), n)
+
+
+def suggestions(s: Session, app: Application, n: int = 3, exclude: Sequence[int] = ()) -> list[Suggestion]:
+    """Conflict-free experts active in the pool and not on the panel: field match first, then the lightest
+    load, then spread: no two from one institution while others remain, a new country preferred."""
+    if n <= 0:
+        return []
+    open_ = select(Review.reviewer_id, func.count().label("load")) \
+        .where(Review.state.in_(open_review_states())).group_by(Review.reviewer_id).subquery()
+    match = _has(ExpertProfile.fields, app.field).label("match") if app.field else None
+    match_rank = case((match, 0), else_=1) if match is not None else None
+    load = func.coalesce(open_.c.load, 0)
+    order = [c for c in (match_rank, load, User.id) if c is not None]
+    barred_institutions = list(conflicts.conflicted_institutions(s, app))
+    on_panel = select(Review.reviewer_id).where(Review.application_id == app.id)
+    eligible = (select(User.id, User.name, User.email, User.institution_id,
+                       func.coalesce(ExpertProfile.country, "CN").label("country"),
+                       (match_rank if match_rank is not None else literal(1)).label("unmatched"), load.label("load"))
+                .outerjoin(ExpertProfile, ExpertProfile.user_id == User.id)
+                .outerjoin(open_, open_.c.reviewer_id == User.id)
+                .where(User.role == "reviewer", User.active.is_(True),
+                       func.coalesce(ExpertProfile.active, True).is_(True),
+                       or_(User.institution_id.is_(None), User.institution_id.not_in(barred_institutions)),
+                       User.id.not_in(on_panel), User.id.not_in(conflicts.conflicted_reviewers_query(s, app)),
+                       *([User.id.not_in(list(exclude))] if exclude else [])))
+    # The best few hundred by field and load nearly always hold n institutions; when they do not
+    # (a pool of few institutions), the best `n` of every institution are read instead.
+    rows = s.execute(eligible.order_by(*order).limit(max(200, 20 * n))).all()
+    if len({r.institution_id for r in rows}) < n and len(rows) >= max(200, 20 * n):
+        per_institution = func.row_number().over(partition_by=User.institution_id, order_by=order)
+        ranked = eligible.add_columns(per_institution.label("within")).subquery()
+        rows = s.execute(select(ranked).where(ranked.c.within <= n)
+                         .order_by(ranked.c.within, ranked.c.unmatched, ranked.c.load, ranked.c.id)
+                         .limit(max(200, 20 * n) * 5)).all()
+    return _spread(rows, n)
+
+
+def _spread(rows, n: int) -> list[Suggestion]:
+    """Pick `n` greedily: a new institution above all, then field match, load, a new country."""
+    chosen: list = []
+    institutions: set = set()
+    countries: set = set()
+    pool = list(rows)
+    while pool and len(chosen) < n:
+        best = min(pool, key=lambda r: (r.institution_id in institutions and r.institution_id is not None,
+                                        r.unmatched, r.load, r.country in countries, r.id))
+        pool.remove(best)
+        chosen.append(best)
+        institutions.add(best.institution_id)
+        countries.add(best.country)
+    return [Suggestion(r.id, r.name or r.email, r.institution_id, r.country, r.unmatched == 0, r.load)
+            for r in chosen]
+
+
+# --- replacing a declined or overdue assignment ------------------------------------------------
+
+
+def replaceable(review: Review, today: dt.date | None = None) -> bool:
+    """Declined, or still open past its due date; and not replaced yet (callers check the last)."""
+    today = today or _today()
+    return review.state == "declined" or (review.state in open_review_states()
+                                          and review.due_date is not None and review.due_date < today)
+
+
+def replace_reviewer(actor: Actor, review_id: int, reviewer_id: int | None = None,
+                     due_date: dt.date | None = None) -> Review:
+    """Assign another expert in place of a declined or overdue assignment; the officer is told in the inbox.
+
+    Without `reviewer_id` the top suggestion is taken.
+    """
+    _officer(actor)
+    now = utcnow()
+    with db.write_session() as s:
+        old = s.get(Review, review_id)
+        if old is None:
+            raise NotFound(f"review {review_id} not found")
+        app = _visible(s, actor, old.application_id)
+        if not replaceable(old):
+            raise TransitionRefused("only a declined or overdue assignment can be replaced",
+                                    {"state": old.state, "review_id": ["neither declined nor overdue"]})
+        if s.scalar(select(Review.id).where(Review.replaces_id == old.id)):
+            raise TransitionRefused("this assignment has already been replaced",
+                                    {"review_id": ["already replaced"]})
+        if reviewer_id is None:
+            top = suggestions(s, app, 1)
+            if not top:
+                raise InvalidInput("no conflict-free expert is left in the pool for this application",
+                                   {"reviewer_id": ["no expert to suggest"]})
+            reviewer_id = top[0].reviewer_id
+        review = add_review(s, actor, app, reviewer_id, due_date or default_due_date(), now, replaces_id=old.id)
+        audit.seal(s)
+        follow_up = [outbox.stage(s, "notify_review_assigned", review_id=review.id),
+                     outbox.stage(s, "notify_review_replaced", review_id=review.id)]
+    outbox.hand_over(follow_up)
+    return review
+
+
+def replacements(app_id: int) -> dict[int, Review]:
+    """{replaced review id: the review that replaced it} for one application."""
+    rows = db.session().scalars(select(Review).where(Review.application_id == app_id,
+                                                     Review.replaces_id.is_not(None)))
+    return {r.replaces_id: r for r in rows}
