@@ -325,6 +325,8 @@ class Lifecycle(RuleBasedStateMachine):
         assert not must_refuse, f"{label} was accepted although {'; '.join(must_refuse)}"
         after = self.snapshot()
         new = self.events_after(before.head[0])
+        if not new and after == before and trigger is None:
+            return True  # accepted and changed nothing (an edit naming only what already is): no event owed
         assert new, "an accepted action appended no audit event"
         assert after.head == (new[-1].id, new[-1].hash)
         for e in new:
