@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import subprocess
 
 import pytest
@@ -156,7 +155,6 @@ def test_a_title_a_spreadsheet_would_run_is_written_as_text(factory, api):
     assert "'=HYPERLINK" in text
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
 def test_the_review_summary_is_a_pdf_with_every_title(ranked, tmp_path):
     call, apps, officer = ranked
     r = officer.get(f"/calls/{call.id}/ranking?format=pdf")
@@ -172,7 +170,6 @@ def test_the_review_summary_is_a_pdf_with_every_title(ranked, tmp_path):
         text.index("中肯光伏微电网示范")
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
 def test_a_filtered_summary_shows_only_the_filtered_applications(ranked, tmp_path):
     call, apps, officer = ranked
     r = officer.get(f"/calls/{call.id}/ranking?format=pdf&field=biology_health")
