@@ -9,13 +9,20 @@ from pathlib import Path
 import pytest
 
 from workflow import effects, guards, jobs
-from workflow.engine import DefinitionError, parse_definition, registry, workflow
+from workflow.engine import DefinitionError, check_names, parse_definition, registry, workflow
 from workflow.models import Body
 
 
 
 STATES_DIR = Path(__file__).resolve().parent.parent / "states"
-KNOWN = set(guards.REGISTRY) | set(effects.REGISTRY) | set(jobs.JOBS)  # the names a definition may use
+
+
+def load(data: dict):
+    """Parse a definition and check its names against the registries, beside the shipped definitions."""
+    wf = parse_definition(data)
+    others = [d for key, d in registry().items() if key != (wf.name, wf.version)]
+    check_names([wf, *others], guards=guards.REGISTRY, effects=effects.REGISTRY, jobs=jobs.JOBS)
+    return wf
 
 # DESIGN §3, written out by hand so the definitions are checked against the contract.
 APPLICATION_STATES = {
@@ -102,12 +109,13 @@ def test_final_states_have_no_outgoing_transitions(name):
 
 @pytest.mark.parametrize("name", WORKFLOWS)
 def test_the_shipped_files_parse_with_the_closed_registries(name):
-    wf = parse_definition(raw(name), KNOWN)
+    wf = load(raw(name))
     assert wf.as_dict() == workflow(name, 1).as_dict()
     for t in wf.transitions:
         assert set(t.guards) <= set(guards.REGISTRY)
         assert set(t.effects) <= set(effects.REGISTRY)
         assert set(t.jobs) <= set(jobs.JOBS)
+        assert all(kind == "application" for kind, _ in t.then)
 
 
 def _broken(mutate) -> dict:
@@ -140,6 +148,14 @@ UNSOUND = {
         lambda d: _transition(d, "approve")["effects"].append("send_flowers"), "send_flowers"),
     "unknown role": (
         lambda d: _transition(d, "recommend").update(roles=["recomender"]), "unknown role 'recomender'"),
+    "unknown job name": (
+        lambda d: _transition(d, "approve")["jobs"].append("print_banner"), "print_banner"),
+    "follow-up to an unknown trigger": (
+        lambda d: _transition(d, "recommend").update(then=["application.fast_track"]), "application.fast_track"),
+    "follow-up the system may not fire": (
+        lambda d: _transition(d, "recommend").update(then=["application.approve"]), "application.approve"),
+    "follow-up without its workflow": (
+        lambda d: _transition(d, "recommend").update(then=["close_review"]), "'close_review', which is not of the form"),
 }
 
 
@@ -147,13 +163,13 @@ UNSOUND = {
 def test_parse_definition_refuses_unsound_definitions(case):
     mutate, message = UNSOUND[case]
     with pytest.raises(DefinitionError, match=message.replace("(", r"\(")) as err:
-        parse_definition(_broken(mutate), KNOWN)
+        load(_broken(mutate))
     assert "application v1" in str(err.value)  # names the definition at fault
 
 
 def test_a_sound_variant_still_parses():
     """The refusals above come from the mutation, not from the copy."""
-    wf = parse_definition(_broken(lambda d: None), KNOWN)
+    wf = load(_broken(lambda d: None))
     assert set(wf.triggers()) == APPLICATION_TRIGGERS
 
 
@@ -197,7 +213,7 @@ def test_a_new_definition_version_leaves_applications_under_way_alone(factory, a
     def v2(data):  # version 2 no longer lets a draft be withdrawn
         data["version"] = 2
         _transition(data, "withdraw")["source"].remove("draft")
-    monkeypatch.setitem(registry(), ("application", 2), parse_definition(_broken(v2), KNOWN))
+    monkeypatch.setitem(registry(), ("application", 2), load(_broken(v2)))
     assert workflow("application").version == 2
 
     new, _ = factory.application("draft", cast=cast)

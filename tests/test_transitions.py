@@ -8,6 +8,8 @@ changes: not the state, not the version, not the audit chain.
 """
 from __future__ import annotations
 
+import json
+
 import dataclasses
 import datetime as dt
 
@@ -361,7 +363,10 @@ def test_the_review_that_completes_the_quorum_closes_expert_review_as_the_system
     assert (closed["subject"], closed["trigger"], closed["from_state"], closed["to_state"]) == (
         "application", "close_review", "expert_review", "decision_pending")
     assert (closed["actor_id"], closed["role"]) == (None, "system")
-    assert "quorum" in closed["comment"]
+    # It says why it closed, and which firing it follows (states/review_v2.toml: then).
+    data = json.loads(closed["data"])
+    assert data["quorum"] == {"submitted": 2, "quorum": 2}
+    assert data["follows"] == {"subject": "review", "id": rid, "trigger": "submit_review"}
 
     # The review that comes after the quorum is too late.
     before = snapshot(factory, app_id, "review", last_rid)

@@ -27,8 +27,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    register_workflows()
     register_follow_ups(app)
     return app
+
+
+def register_workflows() -> None:
+    """Check once that every guard, effect, job and follow-up that states/ names exists."""
+    from . import effects, engine, guards, jobs
+
+    engine.check_names(engine.registry().values(), guards=guards.REGISTRY, effects=effects.REGISTRY,
+                       jobs=jobs.JOBS)
 
 
 def register_follow_ups(app: Flask) -> None:

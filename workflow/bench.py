@@ -4,7 +4,8 @@ One run, one database file (or one PostgreSQL schema), one engine with the
 app's settings. The engine's figure goes through `services.transitions.fire`
 exactly as a page or the API would; the floor does the same database work by
 hand in one transaction per change: select the row, update it with a version
-check, read the chain head, insert the hashed event, move the head, commit.
+check, read the chain head, insert the hashed event, move the head, insert the
+outbox rows the transition stages, commit.
 Both alternate `suspend` (with a reason) and `resume` by an officer on
 applications that were driven to `in_progress` through the engine, and both
 append to the one audit chain, which is verified at the end.
@@ -32,6 +33,7 @@ from flask import Flask
 from sqlalchemy import Engine, bindparam, create_engine, insert, make_url, select, text, update
 
 from . import audit, create_app, db, outbox
+from .engine import workflow
 from .lifecycle import Cast, drive
 from .migrate import upgrade
 from .models import Application, ChainHead, Event, Outbox, utcnow
@@ -225,6 +227,7 @@ _FLOOR_HEAD = select(_HEAD.c.event_id, _HEAD.c.hash).where(_HEAD.c.id == audit.H
 _FLOOR_INSERT = insert(_EVENTS)
 _FLOOR_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == audit.HEAD_ID).values(
     event_id=bindparam("event_id"), hash=bindparam("hash"))
+_FLOOR_STAGE = insert(Outbox.__table__)
 
 
 def _floor_change(writer: Engine, officer: Actor, app_id: int) -> str:
@@ -247,7 +250,15 @@ def _floor_change(writer: Engine, officer: Actor, app_id: int) -> str:
         event.prev_hash, event.hash = head_hash, audit.chain_hash(head_hash, event)
         conn.execute(_FLOOR_INSERT, vars(event))
         conn.execute(_FLOOR_MOVE_HEAD, {"event_id": event.id, "hash": event.hash})
+        conn.execute(_FLOOR_STAGE, [{"job": job, "payload": {"event_id": event.id}, "created_at": now, "attempts": 0}
+                                    for job in _jobs_of(trigger, workflow_version)])
     return dest
+
+
+def _jobs_of(trigger: str, workflow_version: int) -> tuple[str, ...]:
+    """The follow-up jobs the application's definition stages for `trigger` (out of in_progress or suspended)."""
+    wf = workflow("application", workflow_version)
+    return next(t.jobs for t in wf.transitions if t.trigger == trigger)
 
 
 def _verify(progress: Progress) -> Iterator[tuple[str, Any]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import guards
-from .guards import Firing
+from .engine import Firing, workflow
 from .models import Agreement, ConflictDeclaration, Milestone, Partner
 
 Effect = Callable[[Firing], None]
@@ -35,8 +35,6 @@ def record_approved_amount(f: Firing) -> None:
 @effect
 def create_milestones(f: Firing) -> None:
     """The milestones of the cooperation agreement, and the agreement itself when it was given."""
-    from .engine import workflow
-
     wf = workflow("milestone")
     for seq, m in enumerate(f.values["milestones"], start=1):
         f.session.add(
@@ -95,25 +93,6 @@ def record_review(f: Firing) -> None:
     f.values["recommendation"] = review.recommendation
     if review.scores is not None:
         f.values["scores"] = review.scores
-
-
-@effect
-def close_review_on_quorum(f: Firing) -> None:
-    """The review that completes the quorum closes expert review, as the system.
-
-    The application row is locked first and the reviews counted in the database, so of reviews
-    submitted at the same instant exactly one sees the quorum complete and closes.
-    """
-    from .guards import submitted_reviews
-    from .permissions import SYSTEM
-    from .services.transitions import fire_in
-
-    app = f.application
-    f.session.refresh(app, with_for_update=True)
-    submitted = submitted_reviews(f.session, app.id)
-    if app.state == "expert_review" and submitted >= app.call.quorum:
-        fire_in(f.session, SYSTEM, app, "close_review", now=f.now,
-                comment=f"quorum of {app.call.quorum} reviews reached")
 
 
 @effect

@@ -1,22 +1,29 @@
-"""Workflow definitions from states/, one `transitions` machine per definition.
+"""Workflow definitions from states/, one `transitions` machine per definition, and the Firing.
 
 The machines hold no models: each firing hands the row to the event
 (`machine.events[trigger].trigger(row)`), which sets `row.state` and nothing
 else. Guards, effects and the audit event are the service's business
 (workflow/services/transitions.py), so a refused trigger never half-runs.
+
+The engine knows the guards, effects and jobs a definition names only as
+names: it imports no registry. `check_names` is told the registries once, when
+the app is built, and refuses a definition that names anything unknown.
 """
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from sqlalchemy.orm import Session
 from transitions import Machine, MachineError
 
+from .actors import ROLES, SYSTEM_ROLE, Actor
 from .errors import TransitionRefused
-from .models import ROLES, SYSTEM_ROLE
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,9 @@ class TransitionDef:
     guards: tuple[str, ...] = ()
     effects: tuple[str, ...] = ()
     jobs: tuple[str, ...] = ()  # follow-up work, run after commit
+    # Follow-up transitions ("application.close_review"), tried as the system in the same
+    # transaction once this one is recorded; a guard that refuses them leaves them unfired.
+    then: tuple[tuple[str, str], ...] = ()
     comment_required: bool = False
 
 
@@ -108,7 +118,7 @@ class DefinitionError(ValueError):
     """A file in states/ does not describe a sound workflow."""
 
 
-def parse_definition(data: dict[str, Any], known_names: set[str] | None = None) -> Workflow:
+def parse_definition(data: dict[str, Any]) -> Workflow:
     states = {
         s["name"]: StateDef(s["name"], s["label"], s["label_en"], bool(s.get("final", False)))
         for s in data["states"]
@@ -124,11 +134,12 @@ def parse_definition(data: dict[str, Any], known_names: set[str] | None = None) 
             guards=tuple(t.get("guards", ())),
             effects=tuple(t.get("effects", ())),
             jobs=tuple(t.get("jobs", ())),
+            then=tuple(tuple(name.partition(".")[::2]) for name in t.get("then", ())),
             comment_required=t.get("comment") == "required",
         )
         for t in data["transitions"]
     )
-    _check(data, states, transitions, known_names or set())
+    _check(data, states, transitions)
     machine = Machine(
         model=None,
         states=list(states),
@@ -142,7 +153,7 @@ def parse_definition(data: dict[str, Any], known_names: set[str] | None = None) 
     return Workflow(data["name"], int(data["version"]), data["initial"], states, transitions, machine)
 
 
-def _check(data, states, transitions, known_names) -> None:
+def _check(data, states, transitions) -> None:
     where = f"{data.get('name')} v{data.get('version')}"
     if data["initial"] not in states:
         raise DefinitionError(f"{where}: initial state {data['initial']!r} is not a state")
@@ -160,21 +171,45 @@ def _check(data, states, transitions, known_names) -> None:
         for role in t.roles:
             if role not in (*ROLES, SYSTEM_ROLE):
                 raise DefinitionError(f"{where}: {t.trigger} names unknown role {role!r}")
-        unknown = {*t.guards, *t.effects, *t.jobs} - known_names if known_names else set()
-        if unknown:
-            raise DefinitionError(f"{where}: {t.trigger} names unknown guards, effects or jobs {sorted(unknown)}")
+        for kind, trigger in t.then:
+            if not kind or not trigger:
+                raise DefinitionError(f"{where}: {t.trigger} follows up with {kind or trigger!r}, "
+                                      "which is not of the form '<workflow>.<trigger>'")
+
+
+def check_names(defs: Collection[Workflow], *, guards: Collection[str], effects: Collection[str],
+                jobs: Collection[str]) -> None:
+    """Refuse definitions that name a guard, effect or job nobody registered, or a follow-up the system cannot fire.
+
+    A follow-up must be a trigger of the newest definition of its workflow that the system may fire.
+    """
+    newest: dict[str, Workflow] = {}
+    for wf in defs:
+        if wf.name not in newest or wf.version > newest[wf.name].version:
+            newest[wf.name] = wf
+    for wf in defs:
+        where = f"{wf.name} v{wf.version}"
+        for t in wf.transitions:
+            for kind, names, known in (("guard", t.guards, guards), ("effect", t.effects, effects),
+                                       ("job", t.jobs, jobs)):
+                unknown = sorted(set(names) - set(known))
+                if unknown:
+                    raise DefinitionError(f"{where}: {t.trigger} names unknown {kind}s {unknown}")
+            for kind, trigger in t.then:
+                target = newest.get(kind)
+                if target is None or not any(c.trigger == trigger and SYSTEM_ROLE in c.roles
+                                             for c in target.transitions):
+                    raise DefinitionError(f"{where}: {t.trigger} follows up with {kind}.{trigger}, "
+                                          "which is no trigger the system may fire")
 
 
 @cache
 def registry() -> dict[tuple[str, int], Workflow]:
     """Every definition shipped in states/, keyed by (name, version). Built once."""
-    from . import effects, guards, jobs  # the names a definition may use
-
-    known = set(guards.REGISTRY) | set(effects.REGISTRY) | set(jobs.JOBS)
     found: dict[tuple[str, int], Workflow] = {}
     for entry in resources.files("workflow.states").iterdir():
         if entry.name.endswith(".toml"):
-            wf = parse_definition(tomllib.loads(entry.read_text(encoding="utf-8")), known)
+            wf = parse_definition(tomllib.loads(entry.read_text(encoding="utf-8")))
             found[(wf.name, wf.version)] = wf
     return found
 
@@ -188,3 +223,18 @@ def workflow(name: str, version: int | None = None) -> Workflow:
         return defs[(name, version)]
     except KeyError:
         raise DefinitionError(f"no workflow {name!r} version {version}") from None
+
+
+@dataclass
+class Firing:
+    """Everything a guard or effect may look at for one firing."""
+
+    session: Session
+    actor: Actor
+    application: Any  # the Application the subject belongs to (or is)
+    subject: Any  # the Application, Review or Milestone the trigger moves
+    transition: TransitionDef
+    payload: dict[str, Any]
+    comment: str | None
+    now: dt.datetime
+    values: dict[str, Any] = field(default_factory=dict)  # what guards parsed, for effects

@@ -10,14 +10,13 @@ import calendar
 import datetime as dt
 import unicodedata
 import math
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .countries import COUNTRY_CODES
-from .engine import TransitionDef
+from .engine import Firing
 from .errors import N_, GuardFailed, InvalidInput
 from .models import (
     MILESTONE_KINDS,
@@ -29,22 +28,6 @@ from .models import (
     Milestone,
     Review,
 )
-from .permissions import Actor
-
-
-@dataclass
-class Firing:
-    """Everything a guard or effect may look at for one firing."""
-
-    session: Session
-    actor: Actor
-    application: Application
-    subject: Any  # the Application, Review or Milestone the trigger moves
-    transition: TransitionDef
-    payload: dict[str, Any]
-    comment: str | None
-    now: dt.datetime
-    values: dict[str, Any] = field(default_factory=dict)  # what guards parsed, for effects
 
 
 Guard = Callable[[Firing], None]
@@ -138,6 +121,7 @@ def review_quorum(f: Firing) -> None:
     app = f.application
     submitted = submitted_reviews(f.session, app.id)
     if submitted >= app.call.quorum:
+        f.values["quorum"] = {"submitted": submitted, "quorum": app.call.quorum}
         return
     if f.actor.acts_as_officer and submitted > 0:
         return  # with a reason: reason_below_quorum

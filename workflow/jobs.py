@@ -5,6 +5,7 @@ queue through the outbox (workflow/outbox.py), never straight from a request.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import shutil
@@ -14,13 +15,15 @@ from typing import Any, Callable
 from sqlalchemy import select
 
 from . import audit, db, documents, files, notices, outbox
+from .actors import Actor
 from .engine import workflow
+from .services import bulk
 from .models import Application, Document, Event, Milestone, Outbox, Review, User, utcnow
 
 log = logging.getLogger(__name__)
 
 Job = Callable[..., Any]  # returns None, or a dict summary the outbox keeps as the job's result
-JOBS: dict[str, Job] = {}
+JOBS: dict[str, Job] = outbox.JOBS  # every job registers into the outbox's registry, which runs them
 
 
 def issue_document(kind: str, event_id: int) -> None:
@@ -177,11 +180,6 @@ def assign_reviewers(officer_id: int, pairs: list[list[int]], due_date: str | No
     It acts as the officer who asked, as they are now: one who has since lost the
     officer role or been deactivated assigns nothing.
     """
-    import datetime as dt
-
-    from .permissions import Actor
-    from .services import bulk
-
     user = db.session().get(User, officer_id)
     due = dt.date.fromisoformat(due_date) if due_date else None
     if user is None or not user.active or user.role not in ("officer", "admin"):

@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, backref, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from .actors import ROLES, SYSTEM_ROLE  # noqa: F401  (the roles a user row may hold)
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
@@ -52,8 +54,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
-ROLES = ("applicant", "recommender", "reviewer", "officer", "admin")
-SYSTEM_ROLE = "system"
 INSTITUTION_KINDS = (
     "university",
     "institute",

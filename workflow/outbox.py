@@ -25,10 +25,10 @@ import time
 import traceback
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from . import db
@@ -42,6 +42,9 @@ BACKOFF = [10, 30, 90, 300]  # seconds between RQ's retries
 
 _running: ContextVar[int | None] = ContextVar("fundflow_outbox_running", default=None)
 
+# The jobs by name. The job layer (workflow/jobs.py) registers into it; the outbox runs what it holds.
+JOBS: dict[str, Callable[..., Any]] = {}
+
 # Called with the outbox id once a job has used its last attempt, after the failure is recorded.
 # The job layer registers the admins' alert here, so the outbox needs to know nothing of notices.
 ON_FAILURE: list[Any] = []
@@ -52,8 +55,6 @@ def stage(session: Session, job: str, *, started_by: int | None = None, **payloa
 
     `started_by` is the user who asked for the work (None: a transition's follow-up).
     """
-    from .jobs import JOBS
-
     if job not in JOBS:
         raise KeyError(f"no job named {job!r}")
     row = Outbox(job=job, payload=payload, created_at=utcnow(), started_by_id=started_by)
@@ -67,9 +68,21 @@ def defer(session: Session, job: str, event: Event) -> None:
     session.info.setdefault("deferred_jobs", []).append((job, event))
 
 
+_STAGE = insert(Outbox.__table__).returning(Outbox.__table__.c.id, sort_by_parameter_order=True)
+
+
 def stage_deferred(session: Session) -> list[int]:
-    """After audit.seal: stage the deferred work with its event ids; return the outbox ids."""
-    return [stage(session, job, event_id=event.id) for job, event in session.info.pop("deferred_jobs", [])]
+    """After audit.seal: stage the deferred work with its event ids, in one statement; return the outbox ids."""
+    deferred = session.info.pop("deferred_jobs", [])
+    if not deferred:
+        return []
+    now = utcnow()
+    rows = [{"job": job, "payload": {"event_id": event.id}, "created_at": now, "attempts": 0}
+            for job, event in deferred]
+    for row in rows:
+        if row["job"] not in JOBS:
+            raise KeyError(f"no job named {row['job']!r}")
+    return list(session.connection().execute(_STAGE, rows).scalars())
 
 
 def hand_over(ids: list[int]) -> None:
@@ -94,8 +107,6 @@ def hand_over(ids: list[int]) -> None:
 
 def perform(outbox_id: int) -> dict | None:
     """Run one outbox row's job (the RQ job function); record success or the error; return its result."""
-    from .jobs import JOBS
-
     with db.write_session() as s:
         row = s.get(Outbox, outbox_id)
         if row is None or row.done_at is not None:

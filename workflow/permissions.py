@@ -1,39 +1,12 @@
 """Who is acting, what they may see and which triggers they may fire."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import Select, exists, or_, select
 
+from .actors import SYSTEM, SYSTEM_ROLE, Actor, workflow_role
 from .engine import TransitionDef
 from .errors import NotPermitted
-from .models import Application, Review, User
-
-SYSTEM_ROLE = "system"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A snapshot of the user behind a request, safe to pass between sessions."""
-
-    id: int | None
-    role: str
-    email: str
-    institution_id: int | None = None
-    body_id: int | None = None
-    name: str = ""
-
-    @classmethod
-    def of(cls, user: User) -> "Actor":
-        return cls(user.id, user.role, user.email, user.institution_id, user.body_id, user.name or "")
-
-    @property
-    def acts_as_officer(self) -> bool:
-        return self.role in ("officer", "admin")
-
-
-# Automatic transitions (quorum reached, milestone overdue) act as this actor.
-SYSTEM = Actor(id=None, role=SYSTEM_ROLE, email="system")
+from .models import Application, Review
 
 
 def visible_applications(actor: Actor) -> Select[tuple[Application]]:
@@ -73,7 +46,7 @@ def can_see(actor: Actor, application: Application) -> bool:
 
 def check_may_fire(actor: Actor, transition: TransitionDef, application: Application, subject) -> None:
     """Refuse with NotPermitted unless `actor` may fire `transition` on `subject`."""
-    role = "officer" if actor.role == "admin" else actor.role
+    role = actor.workflow_role
     if role not in transition.roles:
         raise NotPermitted(
             f"{transition.trigger} may be fired by {', '.join(transition.roles)}, not by {actor.role}",
@@ -100,3 +73,7 @@ def proposal_withheld(actor: Actor, application: Application) -> bool:
     return any(r.reviewer_id == actor.id and any(t.trigger == "declare_no_conflict"
                                                  for t in workflow("review", r.workflow_version).available(r.state))
                for r in application.reviews)
+
+
+__all__ = ["Actor", "SYSTEM", "SYSTEM_ROLE", "workflow_role", "visible_applications", "can_see",
+           "check_may_fire", "proposal_withheld"]

@@ -1,9 +1,5 @@
 """The JSON API under /api/v1 (DESIGN §5)."""
-from flask import Blueprint
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-from . import (  # noqa: E402,F401
+from . import (  # noqa: F401  (each module adds its routes to the blueprint)
     admin,
     applications,
     audit,
@@ -18,3 +14,4 @@ from . import (  # noqa: E402,F401
     subrecords,
     tokens,
 )
+from .blueprint import bp  # noqa: F401

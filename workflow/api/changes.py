@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from .. import db, schemas
-from ..models import ChangeRequest
+from .. import schemas
 from ..services import changes
-from . import bp
+from ..services.transitions import current
+from .blueprint import bp
 from .common import actor, body, fire_from_request
 
 CHANGE = schemas.ChangeRequestOut()
@@ -22,10 +22,10 @@ def request_change(app_id: int):
     data = body(schemas.ChangeRequestIn())
     kind, reason = data.pop("kind"), data.pop("comment").strip()
     change = changes.request_change(actor(), app_id, kind, reason, data)
-    return jsonify(CHANGE.dump(db.session().get(ChangeRequest, change.id))), 201
+    return jsonify(CHANGE.dump(current("change_request", change.id))), 201
 
 
 @bp.post("/applications/<int:app_id>/changes/<int:change_id>/transitions/<trigger>")
 def decide_change(app_id: int, change_id: int, trigger: str):
     fire_from_request("change_request", change_id, trigger, application_id=app_id)
-    return jsonify(CHANGE.dump(db.session().get(ChangeRequest, change_id)))
+    return jsonify(CHANGE.dump(current("change_request", change_id)))

@@ -4,21 +4,17 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from .. import schemas
-from ..engine import registry as definitions
 from ..errors import InvalidInput
 from ..models import CHANNELS
-from ..services import registry
-from . import bp
+from ..services import registry, workflows
+from .blueprint import bp
 from .common import actor, roles
 
 
 @bp.get("/workflow")
 def workflow_definitions():
     actor()
-    newest: dict[str, int] = {}
-    for name, version in definitions():
-        newest[name] = max(version, newest.get(name, 0))
-    return jsonify({"workflows": [definitions()[(n, v)].as_dict() for n, v in sorted(newest.items())]})
+    return jsonify({"workflows": [wf.as_dict() for wf in workflows.newest_definitions()]})
 
 
 @bp.get("/bodies")

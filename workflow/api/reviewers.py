@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from .. import db, schemas
+from .. import schemas
 from ..errors import InvalidInput
-from ..models import Review
 from ..services import bulk, pool
-from . import bp
+from ..services.transitions import current
+from .blueprint import bp
 from .common import actor, body, query, roles
 
 EXPERT = schemas.ExpertOut()
@@ -62,13 +62,9 @@ def suggest_reviewers(app_id: int):
 @roles("officer")
 def replace_review(app_id: int, review_id: int):
     data = body(schemas.ReplaceIn(), empty_ok=True)
-    old = db.session().get(Review, review_id)
-    if old is None or old.application_id != app_id:
-        from ..errors import NotFound
-
-        raise NotFound(f"review {review_id} not found")
-    review = pool.replace_reviewer(actor(), review_id, data.get("reviewer_id"), data.get("due_date"))
-    return jsonify(REVIEW.dump(db.session().get(Review, review.id))), 201
+    review = pool.replace_reviewer(actor(), review_id, data.get("reviewer_id"), data.get("due_date"),
+                                   application_id=app_id)
+    return jsonify(REVIEW.dump(current("review", review.id))), 201
 
 
 @bp.post("/reviews/bulk")

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask import jsonify, request, send_file
 
-from .. import db, schemas
+from .. import schemas
 from ..errors import InvalidInput, NotFound, NotPermitted
-from ..models import Milestone, Review
+from ..models import Review
 from ..permissions import proposal_withheld
 from ..services import applications as svc
-from . import bp
+from ..services.transitions import current
+from .blueprint import bp
 from .common import actor, body, fire_from_request, load, roles
 
 REVIEW = schemas.ReviewOut()
@@ -37,14 +38,14 @@ def list_reviews(app_id: int):
 def assign_review(app_id: int):
     data = body(schemas.ReviewAssign())
     review = svc.assign_reviewer(actor(), app_id, data["reviewer_id"], data.get("due_date"))
-    return jsonify(REVIEW.dump(db.session().get(Review, review.id))), 201
+    return jsonify(REVIEW.dump(current("review", review.id))), 201
 
 
 @bp.post("/applications/<int:app_id>/reviews/<int:review_id>/transitions/<trigger>")
 def fire_review(app_id: int, review_id: int, trigger: str):
     fire_from_request("review", review_id, trigger, application_id=app_id)
     # Only its reviewer fires a review's triggers; one who just declined no longer sees the application.
-    return jsonify(REVIEW.dump(db.session().get(Review, review_id)))
+    return jsonify(REVIEW.dump(current("review", review_id)))
 
 
 @bp.get("/applications/<int:app_id>/milestones")
@@ -65,7 +66,7 @@ def get_agreement(app_id: int):
 @bp.post("/applications/<int:app_id>/milestones/<int:milestone_id>/transitions/<trigger>")
 def fire_milestone(app_id: int, milestone_id: int, trigger: str):
     fire_from_request("milestone", milestone_id, trigger, application_id=app_id)
-    return jsonify(MILESTONE.dump(db.session().get(Milestone, milestone_id)))
+    return jsonify(MILESTONE.dump(current("milestone", milestone_id)))
 
 
 @bp.post("/applications/<int:app_id>/attachments")

@@ -432,7 +432,7 @@ def replaceable(review: Review, today: dt.date | None = None) -> bool:
 
 
 def replace_reviewer(actor: Actor, review_id: int, reviewer_id: int | None = None,
-                     due_date: dt.date | None = None) -> Review:
+                     due_date: dt.date | None = None, *, application_id: int | None = None) -> Review:
     """Assign another expert in place of a declined or overdue assignment; the officer is told in the inbox.
 
     Without `reviewer_id` the top suggestion is taken.
@@ -441,7 +441,7 @@ def replace_reviewer(actor: Actor, review_id: int, reviewer_id: int | None = Non
     now = utcnow()
     with db.write_session() as s:
         old = s.get(Review, review_id)
-        if old is None:
+        if old is None or application_id not in (None, old.application_id):
             raise NotFound(f"review {review_id} not found")
         app = _visible(s, actor, old.application_id)
         if not replaceable(old):

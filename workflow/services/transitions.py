@@ -5,18 +5,20 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, db, outbox
 from ..effects import REGISTRY as EFFECTS
-from ..engine import Workflow, workflow
-from ..errors import N_, InvalidInput, NotFound, NotPermitted, StaleVersion, TransitionRefused, WorkflowError
-from ..guards import INPUT_GUARDS, Firing
+from ..engine import Firing, Workflow, workflow
+from ..errors import (N_, GuardFailed, InvalidInput, NotFound, NotPermitted, StaleVersion, TransitionRefused,
+                      WorkflowError)
+from ..guards import INPUT_GUARDS
 from ..guards import REGISTRY as GUARDS
 from ..models import Application, ChangeRequest, Milestone, Review, utcnow
-from ..permissions import Actor, can_see, check_may_fire
+from ..permissions import SYSTEM, Actor, can_see, check_may_fire
 
 SUBJECTS: dict[str, type] = {
     "application": Application,
@@ -28,6 +30,18 @@ MAX_COMMENT = 10_000
 # Built once: the write session is always fresh, so this is what session.get
 # would run, without composing the statement again on every firing.
 _BY_ID = {model: select(model).where(model.id == bindparam("id")) for model in SUBJECTS.values()}
+
+
+def _state_update(model):
+    table = model.__table__
+    values = {"state": bindparam("dest"), "version": bindparam("next")}
+    if "updated_at" in table.c:
+        values["updated_at"] = bindparam("now")
+    return update(table).where(table.c.id == bindparam("row_id"), table.c.version == bindparam("seen")).values(values)
+
+
+# The version-checked UPDATE the unit of work would issue for a row whose state alone moved.
+_STATE_UPDATES = {model: _state_update(model) for model in SUBJECTS.values()}
 
 
 def fire(
@@ -55,6 +69,7 @@ def fire(
             row = _load(session, subject, subject_id, application_id)
             fire_in(session, actor, row, trigger, comment=comment, version=version,
                     payload=payload, now=now)
+            _write_state_only(session, row)
             audit.seal(session)
             follow_up = outbox.stage_deferred(session)
     except StaleDataError:
@@ -73,9 +88,13 @@ def fire_in(
     version: int | None = None,
     payload: dict[str, Any] | None = None,
     now: dt.datetime,
+    follows: dict[str, Any] | None = None,
 ) -> None:
-    """Fire within a transaction the caller owns (and seals)."""
-    kind = _kind(row)
+    """Fire within a transaction the caller owns (and seals).
+
+    `follows` names the firing this one follows up (states/ `then`), for its event's data.
+    """
+    kind = kind_of_row = _kind(row)
     wf = workflow(kind, row.workflow_version)
     application = row if isinstance(row, Application) else row.application
     if not can_see(actor, application):
@@ -99,10 +118,6 @@ def fire_in(
         GUARDS[name](firing)
     from_state = row.state
     wf.fire(row, trigger)
-    # An effect may fire a follow-up (the review completing the quorum closes
-    # expert review); its event must come after the event of its cause.
-    queued = session.info.setdefault("pending_events", [])
-    cause_at = len(queued)
     for name in transition.effects:
         EFFECTS[name](firing)
     event = audit.record(
@@ -117,12 +132,59 @@ def fire_in(
         role=actor.role,
         created_at=now,
         comment=comment,
-        data={"workflow_version": wf.version, **firing.values},
+        data={"workflow_version": wf.version, **firing.values, **({"follows": follows} if follows else {})},
     )
-    if queued is session.info.get("pending_events") and queued[cause_at:-1]:
-        queued.insert(cause_at, queued.pop())
     for job in transition.jobs:
         outbox.defer(session, job, event)
+    for kind, follow_up in transition.then:
+        _follow(session, application, kind, follow_up, cause={"subject": kind_of_row, "id": row.id,
+                                                              "trigger": trigger}, now=now)
+
+
+def _follow(session: Session, application: Application, kind: str, trigger: str, *, cause: dict, now) -> None:
+    """Fire a follow-up transition as the system, when its guards let it; a refusal leaves it unfired.
+
+    The application row is locked first (PostgreSQL; on SQLite the writer already holds the
+    database), so of causes committed at the same instant exactly one sees the follow-up due.
+    """
+    if kind != "application":  # check_names holds every follow-up to the application's workflow
+        raise TypeError(f"no follow-up target {kind!r}")
+    session.flush()
+    session.refresh(application, with_for_update=True)
+    try:
+        fire_in(session, SYSTEM, application, trigger, now=now, follows=cause)
+    except (GuardFailed, TransitionRefused):
+        pass
+
+
+def _write_state_only(session: Session, row) -> None:
+    """When the firing changed nothing but the row's state, write it with one prebuilt statement.
+
+    It is the UPDATE the unit of work would issue, version check included, at a fraction of the
+    cost; then the row leaves the session, so sealing has nothing left to flush. A firing that
+    wrote anything else (an effect, a follow-up) is flushed as usual.
+    """
+    if session.new or session.deleted:
+        return
+    changed = inspect(row).committed_state
+    if len(changed) != 1 or "state" not in changed or len(session.dirty) != 1:
+        return
+    model = type(row)
+    stamp = utcnow()
+    moved = session.connection().execute(_STATE_UPDATES[model], {
+        "row_id": row.id, "seen": row.version, "dest": row.state, "next": row.version + 1, "now": stamp})
+    if moved.rowcount != 1:
+        raise StaleDataError(f"{model.__tablename__} {row.id} was changed by someone else")
+    set_committed_value(row, "state", row.state)
+    set_committed_value(row, "version", row.version + 1)
+    if "updated_at" in model.__table__.c:
+        set_committed_value(row, "updated_at", stamp)
+    session.expunge(row)
+
+
+def current(subject: str, subject_id: int):
+    """The record as it now stands, read afresh: what an answer shows after a service changed it."""
+    return db.session().get(SUBJECTS[subject], subject_id)
 
 
 def _load(session: Session, subject: str, subject_id: int, application_id: int | None):
@@ -151,7 +213,7 @@ def _candidates(wf: Workflow, actor: Actor, trigger: str):
     candidates = [t for t in wf.transitions if t.trigger == trigger]
     if not candidates:
         raise NotFound(f"{wf.name} has no trigger {trigger!r}", {"triggers": wf.triggers()})
-    role = "officer" if actor.role == "admin" else actor.role
+    role = actor.workflow_role
     if not any(role in t.roles for t in candidates):
         roles = sorted({r for t in candidates for r in t.roles})
         raise NotPermitted(f"{trigger} may be fired by {', '.join(roles)}, not by {actor.role}",
@@ -218,7 +280,7 @@ def actions(actor: Actor, row, *, now: dt.datetime | None = None) -> list[Action
     now = now or utcnow()
     wf = workflow(_kind(row), row.workflow_version)
     application = row if isinstance(row, Application) else row.application
-    role = "officer" if actor.role == "admin" else actor.role
+    role = actor.workflow_role
     session = object_session(row) or db.session()
     result = []
     for t in wf.available(row.state):
@@ -251,4 +313,4 @@ def available_triggers(actor: Actor, row) -> list[str]:
     return result
 
 
-__all__ = ["fire", "fire_in", "actions", "available_triggers", "Action"]
+__all__ = ["fire", "fire_in", "current", "actions", "available_triggers", "Action"]

@@ -57,7 +57,9 @@ SERVICE_MESSAGES = (
 )
 
 
-bp.add_url_rule("/applications/<int:app_id>/sensitive", "flag_sensitive", screening.flag_sensitive, methods=["POST"])
+@bp.post("/applications/<int:app_id>/sensitive")
+def flag_sensitive(app_id: int):
+    return screening.flag_sensitive(app_id, _detail_page)
 
 
 @bp.get("/applications/<int:app_id>")

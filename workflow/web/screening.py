@@ -27,24 +27,22 @@ def panel_context(me, application, form: SensitiveFlagForm | None = None) -> dic
     return {"screening_form": form}
 
 
-def flag_sensitive(app_id: int):
+def flag_sensitive(app_id: int, detail_page):
     """POST /applications/<id>/sensitive (a route of applications.bp): set or clear the flag, with the reason;
-    a refusal is shown at the field on the application page."""
-    from .applications import _detail_page  # that module imports this one for its panel
-
+    a refusal is shown at the field on the application page, which `detail_page(app_id, status=)` draws."""
     me = actor()
     app_svc.get_application(me, app_id)  # 404 before anything is said about the form
     form = SensitiveFlagForm()
     g.screening_form = form
     if not form.validate():
         flash(gettext("Please correct the marked field."), "danger")
-        return _detail_page(app_id, status=422)
+        return detail_page(app_id, status=422)
     try:
         screening.flag_sensitive(me, app_id, bool(form.flagged.data), form.comment.data, form.version_seen())
     except NotFound:
         raise
     except WorkflowError as err:
         refuse(err, form)
-        return _detail_page(app_id, status=err.status)
+        return detail_page(app_id, status=err.status)
     flash(gettext("The sensitive-technology flag is saved."), "success")
     return redirect(url_for("applications.detail", app_id=app_id))
