@@ -5,7 +5,7 @@ from flask import jsonify
 
 from .. import schemas
 from ..services import accounts, registry
-from . import bp
+from .blueprint import bp
 from .common import actor, body, roles
 
 USER = schemas.UserOut()

@@ -7,7 +7,7 @@ from .. import schemas
 from ..permissions import proposal_withheld
 from ..services import applications as svc, compliance
 from ..services.transitions import actions, available_triggers
-from . import bp
+from .blueprint import bp
 from .common import actor, body, fire_from_request, page, query
 
 APPLICATION = schemas.ApplicationOut()

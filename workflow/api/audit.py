@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 
 from .. import schemas
 from ..services import audit_log
-from . import bp
+from .blueprint import bp
 from .common import actor, load, page, roles
 
 

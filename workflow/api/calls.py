@@ -5,7 +5,7 @@ from flask import jsonify
 
 from .. import schemas
 from ..services import registry, rubrics
-from . import bp
+from .blueprint import bp
 from .common import actor, body, roles
 
 CALL = schemas.CallOut()

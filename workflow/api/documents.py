@@ -7,7 +7,7 @@ from flask import jsonify, send_file
 
 from .. import schemas
 from ..services import documents as svc
-from . import bp
+from .blueprint import bp
 from .common import actor, page, query, roles
 
 DOCUMENT = schemas.DocumentOut()

@@ -9,7 +9,7 @@ from flask import jsonify
 
 from .. import schemas
 from ..models import ATTACHMENT_KINDS, CHANNELS, ROLES, SYSTEM_ROLE
-from . import bp
+from .blueprint import bp
 
 ERRORS = {
     400: "Malformed request",

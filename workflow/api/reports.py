@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 from ..services import statistics
-from . import bp
+from .blueprint import bp
 from .common import actor, roles
 
 

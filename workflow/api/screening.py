@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import schemas
 from ..services import screening
-from . import bp
+from .blueprint import bp
 from .applications import _render
 from .common import actor, body
 

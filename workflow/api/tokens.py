@@ -6,7 +6,7 @@ from flask import jsonify, request
 from .. import schemas
 from ..errors import InvalidInput
 from ..services import accounts
-from . import bp
+from .blueprint import bp
 from .common import actor, body
 
 TOKEN = schemas.TokenOut()
