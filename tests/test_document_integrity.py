@@ -38,6 +38,7 @@ def _rows(app, model, **where):
 def _refused(response) -> None:
     assert response.status_code == 503, response.data[:200]
     assert response.json["error"] == "unavailable" and "being restored" in response.json["message"]
+    assert int(response.headers["Retry-After"]) > 0  # when to try again
     assert not response.data.startswith(b"%PDF")
 
 

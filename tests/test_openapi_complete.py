@@ -45,3 +45,12 @@ def test_the_walk_would_catch_an_undocumented_route(app):
     app.add_url_rule(f"{API}/applications/<int:app_id>/secret", "undocumented", lambda app_id: "", methods=["PUT"])
     missing = _served(app) - _documented(app.test_client())
     assert ("/applications/{app_id}/secret", "PUT") in missing
+
+
+def test_the_call_schemas_list_the_guide(app):
+    """A call's guide is read and written through the API, so the document names it with its limit."""
+    components = app.test_client().get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    for name in ("CallIn", "CallPatch"):
+        props = components[name]["properties"]
+        assert props["guide"]["maxLength"] == 20_000 and props["guide_en"]["maxLength"] == 20_000, name
+    assert {"guide", "guide_en"} <= set(components["CallOut"]["properties"])

@@ -165,9 +165,11 @@ def render(frozen: dict) -> bytes:
     """The PDF for a frozen context: the same bytes every time."""
     from weasyprint import HTML
 
+    from .pdf_render import url_fetcher
+
     html = render_template(f"pdf/{frozen['doc']['kind']}.html", money=_money, **frozen)
     identifier = hashlib.sha256(frozen["doc"]["number"].encode()).hexdigest()[:32].encode()
-    return HTML(string=html).write_pdf(pdf_identifier=identifier)
+    return HTML(string=html, url_fetcher=url_fetcher()).write_pdf(pdf_identifier=identifier)
 
 
 def warm_up() -> None:

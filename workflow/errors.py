@@ -90,3 +90,4 @@ class Unavailable(WorkflowError):
 
     status = 503
     code = "unavailable"
+    retry_after = 60  # seconds, for the Retry-After header: a document's regenerate job takes well under a minute

@@ -1,7 +1,7 @@
 """Marshmallow schemas: what the API takes in and hands out."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from .countries import COUNTRY_CODES
 from .models import (
@@ -20,12 +20,26 @@ from .models import (
 )
 
 MAX_YUAN = 10**13 - 1
+MAX_GUIDE = 20_000  # characters of a call's guide, as the call form takes it
 Yuan = lambda **kw: fields.Integer(strict=True, validate=validate.Range(0, MAX_YUAN), **kw)  # noqa: E731
 Text = lambda n, **kw: fields.String(validate=validate.Length(max=n), **kw)  # noqa: E731
 Name = lambda n=300, **kw: fields.String(validate=validate.Length(min=1, max=n), **kw)  # noqa: E731
 # An id sent in a body: within what a database id can be (a bigger one would overflow SQLite's INTEGER).
 RowId = lambda **kw: fields.Integer(strict=True, validate=validate.Range(1, 2**63 - 1), **kw)  # noqa: E731
-StrictBool = lambda **kw: fields.Boolean(truthy={True}, falsy={False}, **kw)  # noqa: E731
+
+
+class StrictBool(fields.Boolean):
+    """A JSON boolean: 0, 1 and "true" are not booleans.
+
+    marshmallow's `truthy={True}` is not enough: it tests membership, and `1 in {True}` holds in Python.
+    """
+
+    default_error_messages = {"invalid": "Not a valid boolean: send true or false."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid")
 
 
 class StrictNumber(fields.Float):
@@ -155,6 +169,16 @@ class CallIn(Strict):
     min_matching_ratio = StrictNumber(validate=validate.Range(0, 100), allow_nan=False, load_default=0.0)
     max_central_per_project = Yuan(allow_none=True, load_default=None)
     grace_days = fields.Integer(strict=True, validate=validate.Range(0, 365), load_default=30)
+    # The guide (申报指南), published with the call on /public/calls; blank is no guide.
+    guide = Text(MAX_GUIDE, allow_none=True)
+    guide_en = Text(MAX_GUIDE, allow_none=True)
+
+    @post_load
+    def _blank_guide_is_none(self, data, **kwargs):
+        for key in ("guide", "guide_en"):
+            if key in data:
+                data[key] = (data[key] or "").strip() or None
+        return data
 
     @validates_schema
     def _window(self, data, **kwargs):
@@ -355,6 +379,8 @@ class CallOut(Schema):
     min_matching_ratio = fields.Float()
     max_central_per_project = fields.Integer(allow_none=True)
     grace_days = fields.Integer()
+    guide = fields.String(allow_none=True)
+    guide_en = fields.String(allow_none=True)
     retired = fields.Boolean()
     disagreement_spread = fields.Float()
     # Filled in by the API from the call's current rubric (api/calls.py): named here for the OpenAPI document.

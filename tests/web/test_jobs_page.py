@@ -58,3 +58,27 @@ def test_retrying_an_unknown_job_says_so_and_changes_nothing(factory, pages):
     client = pages(factory.user("admin"), language="en")
     response = client.post("/admin/jobs/999999/retry", follow_redirects=True)
     assert response.status_code == 200 and "not found" in response.get_data(as_text=True).lower()
+
+
+def test_every_job_has_a_label_in_both_languages(app):
+    from workflow.web.job_labels import JOB_LABELS, job_label
+
+    assert set(jobs.JOBS) <= set(JOB_LABELS), f"jobs without a label: {sorted(set(jobs.JOBS) - set(JOB_LABELS))}"
+    for language in ("zh", "en"):
+        with app.test_request_context(headers={"Cookie": f"fundflow_lang={language}"}):
+            for code in jobs.JOBS:
+                shown = job_label(code)
+                assert shown and shown != code and "_" not in shown, (language, code, shown)
+                if language == "zh":
+                    assert shown != JOB_LABELS[code], f"{code}: no Chinese for {JOB_LABELS[code]!r}"
+
+
+def test_the_jobs_page_names_each_job_in_the_readers_language(app, factory, pages, monkeypatch):
+    admin = factory.user("admin")
+    _fail_every_attempt(monkeypatch, "decision_notice")
+    factory.application("approved")
+    row = _run_out_of_attempts(app, "decision_notice")
+    for language, label in (("zh", "生成立项通知书"), ("en", "Issue the notice of project approval")):
+        html = pages(admin, language=language).get("/admin/jobs").get_data(as_text=True)
+        cell = html.split(f'data-job="{row.id}"')[1].split("</td>")[1]
+        assert label in cell and "<code>decision_notice</code>" in cell  # the code stays, for support

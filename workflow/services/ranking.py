@@ -186,20 +186,22 @@ def as_pdf(result: Ranking) -> bytes:
     """The review summary (评审结果汇总表) as a PDF, rendered now: a report, not a numbered document."""
     from weasyprint import HTML
 
+    from ..pdf_render import url_fetcher
+
+    call = result.call
     made = result.generated_at.astimezone(BEIJING)
+    made_zh = f"{made.year}年{made.month}月{made.day}日 {made:%H:%M}"
+    # pdf/base.html's letterhead, page footer and metadata read `doc` and `app`.
+    doc = {"kind": "review_summary", "title": "专家评审结果汇总表", "title_en": "Summary of the expert review",
+           "number": call.code, "decided_at": made.isoformat(timespec="minutes"), "date_zh": made_zh}
     html = render_template(
-        "pdf/review_summary.html", result=result, call=result.call, labels=labels,
-        made_zh=f"{made.year}年{made.month}月{made.day}日 {made:%H:%M}",
+        "pdf/review_summary.html", doc=doc, app={"title": call.title}, result=result, call=call, labels=labels,
+        made_zh=made_zh,
         channel=labels.zh(labels.CHANNELS, result.channel) if result.channel else None,
         field_label=labels.zh(labels.FIELDS, result.field) if result.field else None,
         money=lambda v: "—" if v is None else f"{v / 10_000:,.2f}",
-        criteria=result.call.rubric.criteria if result.call.rubric else [])
-    return HTML(string=html, url_fetcher=_fetch_nothing).write_pdf()
-
-
-def _fetch_nothing(url: str, *args, **kwargs):
-    """The summary loads nothing: user text that names a URL or a file is printed, never fetched."""
-    raise ValueError(f"the review summary loads no resources ({url[:60]})")
+        criteria=call.rubric.criteria if call.rubric else [])
+    return HTML(string=html, url_fetcher=url_fetcher()).write_pdf()
 
 
 __all__ = ["ranking", "Ranking", "Ranked", "as_csv", "as_pdf", "CSV_HEADER"]

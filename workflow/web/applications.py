@@ -9,11 +9,12 @@ from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup
 
 from .. import labels
-from ..errors import NotFound, StaleVersion, WorkflowError
+from ..errors import NotFound, StaleVersion, Unavailable, WorkflowError
 from ..forms.actions import action_form
 from ..services import applications as app_svc, documents, registry, transitions
 from . import awards, diagram, reviews, screening
 from .common import actor, refuse
+from .errors import page as error_page
 from .i18n import is_zh, trigger_label
 from .messages import N_, describe
 
@@ -101,7 +102,10 @@ def fire(app_id: int, trigger: str):
 @bp.get("/documents/<int:doc_id>")
 def document(doc_id: int):
     """A decision document's PDF, for the applicant institution and the fund's staff."""
-    doc, content = documents.document_file(actor(), doc_id)  # the checked bytes, never the path again
+    try:
+        doc, content = documents.document_file(actor(), doc_id)  # the checked bytes, never the path again
+    except Unavailable as err:  # no longer the recorded bytes: being restored, so say when to come back
+        return error_page(err.status, describe(err), {"Retry-After": str(err.retry_after)})
     response = send_file(io.BytesIO(content), mimetype="application/pdf", as_attachment=True,
                          download_name=f"{doc.kind}-{doc.year}-{doc.seq:04d}.pdf")
     response.headers["X-Content-SHA256"] = doc.sha256
@@ -125,10 +129,7 @@ def _detail_page(app_id: int, *, posted=None, posted_trigger: str | None = None,
         else:
             forms[action.trigger] = action_form(action.trigger, formdata=None,
                                                 data={"version": str(application.version)})
-        comment = forms[action.trigger].comment
-        comment.label.text = gettext("Reason (required)") if action.comment_required else gettext("Comment (optional)")
-        if action.comment_required:
-            comment.flags.required = True
+        _label_comment(forms[action.trigger].comment, action, reviews.reason_needed(me, application, action.trigger))
     may_download = me.acts_as_officer or (me.role == "applicant" and application.institution_id == me.institution_id)
     context = dict(
         application=application,
@@ -152,6 +153,15 @@ def _detail_page(app_id: int, *, posted=None, posted_trigger: str | None = None,
         describe=describe,
     )
     return render_template("applications/detail.html", **context), status
+
+
+def _label_comment(comment, action, reason: str | None) -> None:
+    """Label the comment as the firing will judge it: a reason the trigger or the record requires, or optional."""
+    if reason or action.comment_required:
+        comment.label.text = reason or gettext("Reason (required)")
+        comment.flags.required = True
+    else:
+        comment.label.text = gettext("Comment (optional)")
 
 
 def _timeline(events) -> list[dict]:

@@ -12,6 +12,7 @@ from ..forms.dashboard import BulkAssignForm, FilterForm, RegenerateForm
 from ..services import applications as app_svc, bulk, compliance, documents, registry, workflows
 from .common import actor, refuse
 from .i18n import country_name, label, pick, state_label
+from .job_labels import job_label
 from .messages import N_, translated
 
 bp = Blueprint("dashboard", __name__)
@@ -196,10 +197,6 @@ def _flash_assignments(summary: dict) -> None:
         flash(_("Not assigned: %(list)s", list="; ".join(refusal_text(r) for r in summary["refusals"])), "warning")
 
 
-JOB_KINDS = {
-    "assign_reviewers": N_("Assign reviewers"),
-    "regenerate_documents": N_("Check and restore a call's documents"),
-}
 DOCUMENT_OUTCOMES = {
     "intact": N_("intact"),
     "restored": N_("restored (the file was missing)"),
@@ -233,7 +230,7 @@ def job(job_id: int):
         except WorkflowError:
             call = None
     return render_template("dashboard/job.html", row=row, progress=job_progress(row), call=call,
-                           kind=_(JOB_KINDS[row.job]) if row.job in JOB_KINDS else row.job,
+                           kind=job_label(row.job),
                            outcomes=DOCUMENT_OUTCOMES, refusal_text=refusal_text)
 
 

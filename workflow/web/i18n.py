@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 
 from flask import has_request_context, request
@@ -47,6 +48,28 @@ def html_lang() -> str:
 def pick(zh: str | None, en: str | None) -> str:
     """The Chinese or English of a pair, whichever the reader reads (the other when one is missing)."""
     return (zh or en or "") if is_zh() else (en or zh or "")
+
+
+def _titles(row) -> tuple[str | None, str | None]:
+    if isinstance(row, Mapping):
+        return row.get("title"), row.get("title_en")
+    return getattr(row, "title", None), getattr(row, "title_en", None)
+
+
+def display_title(row) -> str:
+    """A record's title (an application, a call, a ranking row) in the reader's language.
+
+    English readers get `title_en`, and the Chinese `title` where it has none.
+    """
+    return pick(*_titles(row))
+
+
+def other_title(row) -> str:
+    """The title in the other language, for a line under the heading; empty when there is none to add."""
+    zh, en = _titles(row)
+    if not (zh and en) or zh == en:
+        return ""
+    return en if is_zh() else zh
 
 
 def label(table: dict, code: str | None) -> str:
@@ -127,4 +150,5 @@ def trigger_label(kind: str, trigger: str, version: int | None = None) -> str:
 def register(app) -> None:
     app.jinja_env.globals.update(html_lang=html_lang, language=language, pick=pick, label=label,
                                  state_label=state_label, trigger_label=trigger_label, LANGUAGES=LANGUAGES)
-    app.jinja_env.filters.update(money=money, date=date, datetime=datetime)
+    app.jinja_env.filters.update(money=money, date=date, datetime=datetime, display_title=display_title,
+                                 other_title=other_title)

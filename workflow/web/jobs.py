@@ -12,6 +12,7 @@ from ..services import documents
 from .admin import bp
 from .common import refuse
 from .i18n import datetime
+from .job_labels import job_label
 
 STATES = ("failed", "pending", "done")
 PER_PAGE = 50
@@ -26,7 +27,7 @@ def jobs():
     rows, total = documents.jobs(state, page, PER_PAGE)
     counts = {s: documents.jobs(s, 1, 1)[1] for s in STATES}
     return render_template("admin/jobs.html", rows=rows, total=total, state=state, page=page,
-                           per_page=PER_PAGE, counts=counts, when=datetime)
+                           per_page=PER_PAGE, counts=counts, when=datetime, job_label=job_label)
 
 
 @bp.post("/admin/jobs/<int:job_id>/retry")

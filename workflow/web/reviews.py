@@ -21,7 +21,7 @@ from ..services import registry, rubrics
 from ..services import reviews as svc
 from ..services.transitions import actions, fire
 from .common import actor, refuse
-from .i18n import is_zh, label, language, pick
+from .i18n import display_title, is_zh, label, language, pick
 from .messages import N_, describe
 
 from ..permissions import proposal_withheld
@@ -119,7 +119,7 @@ def fire_review(review_id: int, trigger: str):
     except WorkflowError as err:
         refuse(_at_score_fields(err), form)
         return _review_page(review_id, {trigger: form}, err.status)
-    title = row.application.title
+    title = display_title(row.application)
     if trigger == "declare_no_conflict":
         flash(gettext("You have declared no conflict of interest. The full proposal of “%(title)s” is open to "
                       "you; score it below.", title=title), "success")
@@ -189,6 +189,20 @@ def _review_page(review_id: int, bound: dict | None = None, status: int = 200):
 
 
 # --- the reviews panel of the application page -------------------------------------
+
+
+def reason_needed(actor: Actor, application, trigger: str) -> str | None:
+    """The label of a reason the page must ask for where the workflow leaves the comment optional.
+
+    Closing expert review with fewer reviews than the call's quorum needs the officer's reason
+    (the reason_below_quorum guard); at the quorum the comment stays optional.
+    """
+    if trigger != "close_review":
+        return None
+    view = svc.panel(actor, application)
+    if view.submitted >= view.quorum:
+        return None
+    return gettext("Reason for closing below quorum (required)")
 
 
 def panel_context(actor: Actor, application, assign_form: AssignForm | None = None) -> dict:
