@@ -7,19 +7,26 @@ from typing import Any
 from flask import g, request
 from marshmallow import Schema, ValidationError
 
+from .. import access
 from ..errors import InvalidInput, NotAuthenticated, NotPermitted, TooLarge
 from ..permissions import Actor
 from ..services.accounts import authenticate
+from ..services.applications import get_application
 from .blueprint import bp
 
-# Everything else under /api/v1 needs a valid token, and is told so before its input is looked at.
-PUBLIC_ENDPOINTS = frozenset({"api.create_token", "api.openapi_document"})
-
-
 @bp.before_request
-def _signed_in_first() -> None:
-    if request.endpoint not in PUBLIC_ENDPOINTS:
-        actor()
+def _allowed_first() -> None:
+    """The access table (workflow/access.py) decides before any input is looked at: 401, 404, then 403."""
+    if request.endpoint is None:
+        return  # no such route: 404
+    rule = access.route_rule(request.endpoint)
+    if rule.public:
+        return
+    a = actor()
+    if rule.owned == access.APPLICATION:  # someone else's application does not exist, whatever the role (404)
+        get_application(a, request.view_args["app_id"])
+    if not rule.allows(a):
+        raise NotPermitted(f"this is not for the role {a.role}", {"roles": sorted(rule.roles)})
 
 
 def actor() -> Actor:
@@ -31,19 +38,6 @@ def actor() -> Actor:
             raise NotAuthenticated("send Authorization: Bearer <token>; get one from POST /api/v1/tokens")
         g.actor = authenticate(token.strip())
     return g.actor
-
-
-def roles(*allowed: str):
-    """Let through only actors of these roles (admins count as officers)."""
-    def decorate(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            a = actor()
-            if a.role not in allowed and a.workflow_role not in allowed:
-                raise NotPermitted(f"this needs the role {' or '.join(allowed)}", {"roles": list(allowed)})
-            return view(*args, **kwargs)
-        return wrapper
-    return decorate
 
 
 MAX_JSON_BYTES = 1024 * 1024  # uploads may be 20 MB; a JSON body never needs more than this

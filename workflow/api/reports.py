@@ -5,7 +5,7 @@ from flask import Response, jsonify
 
 from ..services import statistics
 from .blueprint import bp
-from .common import actor, roles
+from .common import actor
 
 
 @bp.get("/statistics")
@@ -33,7 +33,6 @@ def get_country_report(code: str):
 
 
 @bp.get("/calls/<int:call_id>/ranking")
-@roles("officer")
 def call_ranking(call_id: int):
     """The ranked list as JSON, or `?format=csv` / `?format=pdf` (the review summary)."""
     from .. import schemas
