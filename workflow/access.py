@@ -5,7 +5,8 @@ what must be the actor's own: the application in the URL (`APPLICATION`,
 checked before the view runs, 404 otherwise), or a record the service checks
 (`STARTED_BY`: a job is its officer's). The API refuses any other role before
 a view runs (403; without a token, 401). A trigger's roles are in states/ and
-the engine checks them on firing; its route is open to every role.
+the engine checks them on firing; its route is open to every role. The pages
+ask the same table first (a stranger is sent to sign in).
 
 `OWNERSHIP` is which applications an actor of each role may see and act on:
 the applicant institution's staff theirs, a recommending body what is routed
@@ -125,6 +126,79 @@ ROUTES: dict[str, Rule] = {
     "api.create_base": rule(*ADMIN),
     "api.audit_events": rule(*ADMIN),
     "api.audit_verify": rule(*ADMIN),
+    # --- the pages (a stranger is sent to sign in) -------------------------------------------------
+    "static": rule(PUBLIC),
+    "bootstrap.static": rule(PUBLIC),
+    "health.healthz": rule(PUBLIC),
+    "health.readyz": rule(PUBLIC),
+    "auth.login": rule(PUBLIC),
+    "auth.language": rule(PUBLIC),
+    "auth.logout": rule(*EVERYONE),
+    "auth.password": rule(*EVERYONE),
+    "dashboard.index": rule(PUBLIC),  # sends each to their dashboard, or to sign in
+    "dashboard.home": rule(*EVERYONE),
+    "dashboard.inbox": rule(*EVERYONE),
+    "dashboard.read_notice": rule(*EVERYONE),
+    "dashboard.officer": rule(*STAFF),
+    "dashboard.bulk_assign": rule(*STAFF),
+    "dashboard.bulk_regenerate": rule(*STAFF),
+    "dashboard.job": rule(*STAFF, owned=STARTED_BY),
+    "dashboard.job_status": rule(*STAFF, owned=STARTED_BY),
+    "public.calls": rule(PUBLIC),
+    "public.call": rule(PUBLIC),
+    "public.projects": rule(PUBLIC),
+    "public.project": rule(PUBLIC),  # completed projects only; the service says 404 to the rest
+    "public.verify": rule(PUBLIC),
+    "applications.index": rule(*EVERYONE),
+    "applications.new": rule("applicant"),
+    "applications.queue": rule("recommender"),
+    "applications.detail": rule(*EVERYONE, owned=APPLICATION),
+    "applications.edit": rule("applicant", owned=APPLICATION),
+    "applications.fire": rule(*EVERYONE, owned=APPLICATION),
+    "applications.upload": rule("applicant", owned=APPLICATION),
+    "applications.attachment": rule(*EVERYONE, owned=APPLICATION),
+    "applications.flag_sensitive": rule(*STAFF, owned=APPLICATION),
+    "applications.document": rule(*EVERYONE),  # the service: the applicant institution's and the fund's
+    "awards.agreement": rule("applicant", owned=APPLICATION),
+    "awards.closeout": rule("applicant", owned=APPLICATION),
+    "awards.change_new": rule("applicant", owned=APPLICATION),
+    "awards.change": rule(*EVERYONE, owned=APPLICATION),
+    "awards.change_fire": rule(*EVERYONE, owned=APPLICATION),
+    "awards.milestone": rule(*EVERYONE, owned=APPLICATION),
+    "awards.milestone_fire": rule(*EVERYONE, owned=APPLICATION),
+    "reviews.assignments": rule("reviewer"),
+    "reviews.review": rule("reviewer"),  # the service: a colleague's review does not exist (404)
+    "reviews.fire": rule("reviewer"),
+    "reviews.assign": rule(*STAFF),
+    "reviews.ranking": rule(*STAFF),
+    "reviews.ranking_csv": rule(*STAFF),
+    "reviews.ranking_pdf": rule(*STAFF),
+    "reviews.rubric": rule(*STAFF),
+    "pool.index": rule(*STAFF),
+    "pool.expert": rule(*STAFF),
+    "pool.new": rule(*STAFF),
+    "pool.edit": rule(*STAFF),
+    "pool.import_csv": rule(*STAFF),
+    "pool.bulk_assign": rule(*STAFF),
+    "pool.assign": rule(*STAFF),
+    "pool.assign_chosen": rule(*STAFF),
+    "pool.replace": rule(*STAFF),
+    "statistics.index": rule("recommender", *STAFF),
+    "statistics.chart": rule("recommender", *STAFF),
+    "statistics.bases": rule(*STAFF),
+    "statistics.country_report": rule(*STAFF),
+    "audit.events": rule(*ADMIN),
+    "audit.export": rule(*ADMIN),
+    "audit.verify": rule(*ADMIN),
+    "admin.users": rule(*ADMIN),
+    "admin.user": rule(*ADMIN),
+    "admin.institutions": rule(*ADMIN),
+    "admin.bodies": rule(*ADMIN),
+    "admin.calls": rule(*ADMIN),
+    "admin.call": rule(*ADMIN),
+    "admin.bases": rule(*ADMIN),
+    "admin.jobs": rule(*ADMIN),
+    "admin.retry_job": rule(*ADMIN),
 }
 
 UNLISTED = rule(*ADMIN)  # a route nobody declared: refused to all but admins until it is

@@ -5,18 +5,18 @@ from flask import Flask, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import labels
+from .. import access, labels
+from ..errors import NotPermitted
 from ..permissions import Actor
-from ..services import registry
+from ..services import applications as applications_svc, registry
 from . import admin, applications, audit, auth, awards, dashboard, public, reviews, statistics
 from . import pool
 from . import application_form, inbox, jobs  # noqa: F401  (their routes join applications.bp, dashboard.bp, admin.bp)
+from .common import actor
 from .i18n import pick
 
 BLUEPRINTS = (auth.bp, dashboard.bp, applications.bp, reviews.bp, awards.bp, admin.bp, audit.bp, statistics.bp,
               pool.bp)
-# Pages anyone may open without signing in.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.language", "dashboard.index", "static", "bootstrap.static"})
 
 
 INBOX = ("dashboard.inbox", _l("Inbox"))
@@ -35,8 +35,8 @@ NAV = {
 def register(app: Flask) -> None:
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
-    app.register_blueprint(public.bp)  # not in BLUEPRINTS: _signed_in_first never asks its visitors to sign in
-    app.before_request(_signed_in_first)
+    app.register_blueprint(public.bp)
+    app.before_request(_allowed_first)
     app.jinja_env.globals.update(nav_links=nav_links, affiliation=affiliation, labels=labels)
 
 
@@ -51,11 +51,18 @@ def affiliation(actor: Actor) -> str:
     return g.affiliation
 
 
-PAGE_BLUEPRINTS = frozenset(bp.name for bp in BLUEPRINTS)
-
-
-def _signed_in_first():
-    if request.blueprint not in PAGE_BLUEPRINTS or request.endpoint in PUBLIC_ENDPOINTS \
-            or current_user.is_authenticated:
+def _allowed_first():
+    """The access table (workflow/access.py) decides before any page runs: sign in, 404, then 403."""
+    if request.endpoint is None or request.blueprint == "api":
         return None
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    rule = access.route_rule(request.endpoint)
+    if rule.public:
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    me = actor()
+    if rule.owned == access.APPLICATION:  # someone else's application does not exist, whatever the role
+        applications_svc.get_application(me, request.view_args["app_id"])
+    if not rule.allows(me):
+        raise NotPermitted(f"this page is not for the role {me.role}", {"roles": sorted(rule.roles)})
+    return None
