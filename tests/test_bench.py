@@ -42,3 +42,34 @@ def test_bench_on_postgresql_leaves_no_schema_behind(postgres_template):
         left = c.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'fundflow_bench_%'")).all()
     engine.dispose()
     assert left == []
+
+
+AUDIT_FIGURES = ("audit_build_s", "audit_verify_s", "audit_walk_s", "audit_verify_per_s", "hash_only_s",
+                 "audit_verify_hash_ratio", "audit_verify_cpu_s", "hash_only_cpu_s", "audit_verify_cpu_hash_ratio",
+                 "audit_command_s")
+
+
+def bench_audit(*args: str) -> dict[str, str]:
+    result = CliRunner().invoke(main, ["bench", "--no-engine", "--audit", "3000", *args])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line]
+    figures = dict(line.split(": ", 1) for line in lines)
+    assert len(figures) == len(lines), "every line of stdout is one `name: value`"
+    for name in AUDIT_FIGURES:
+        assert float(figures[name]) > 0, f"{name}: {figures.get(name)}"
+    assert figures["audit_verify_events"] == "3000"  # the whole chain, its checkpoint last
+    assert figures["audit_verify_intact"] == figures["audit_command_intact"] == "true"
+    return figures
+
+
+def test_bench_audit_verifies_a_built_chain_on_sqlite():
+    assert bench_audit()["audit_database"] == "sqlite"
+
+
+def test_bench_audit_on_postgresql_leaves_no_schema_behind(postgres_template):
+    assert bench_audit("--database-url", postgres_template)["audit_database"] == "postgresql"
+    engine = create_engine(postgres_template)
+    with engine.connect() as c:
+        left = c.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'fundflow_bench_%'")).all()
+    engine.dispose()
+    assert left == []

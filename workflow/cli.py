@@ -253,8 +253,11 @@ def restore(path: Path) -> None:
 @click.option("--http", "http_clients", type=click.IntRange(min=0), default=0, show_default=True, metavar="C",
               help="Also fire -n transitions over HTTP from C concurrent clients against gunicorn, beside the "
                    "in-process engine (0: skip it).")
+@click.option("--audit", "audit_events", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Also build a valid audit chain of N events and time `fundflow audit verify` over it, beside "
+                   "hashing the same bytes alone (0: skip it).")
 def bench(database_url: str | None, count: int, engine: bool, documents: int, pages: int,
-          http_clients: int) -> None:
+          http_clients: int, audit_events: int) -> None:
     """Run the benchmarks; print one `name: value` line per figure.
 
     By default only the engine benchmark runs: the engine against a bare-Core
@@ -277,6 +280,14 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
     with several workers; throughput, p50/p99 and errors, beside the same
     transitions in this process (engine_in_process_per_s).
 
+    --audit N adds the audit chain at scale (audit_* figures): a valid chain
+    of N events written straight into the scratch database, then verified
+    as `fundflow audit verify` does; its time and rate, the walk alone, the
+    processes that walked it, and hash_only_s, the SHA-256 of the same
+    canonical bytes alone, timed while the chain was built, with their ratio;
+    then the command itself on that chain, start-up included
+    (audit_command_s).
+
     --pages N adds page timings (server time p50/p99 of each page and of the
     API calls answering the same question, and their ratio; the heaviest
     page's script in KB).
@@ -285,8 +296,9 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
     """
     from contextlib import closing
 
-    if not engine and not documents and not pages and not http_clients:
-        raise click.UsageError("nothing to run: --no-engine without --documents N, --pages N or --http C")
+    if not engine and not documents and not pages and not http_clients and not audit_events:
+        raise click.UsageError("nothing to run: --no-engine without --documents N, --pages N, --http C or "
+                               "--audit N")
     runs = []
     if engine:
         from .bench import run
@@ -304,6 +316,10 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
         from .bench_http import run as run_http
 
         runs.append(run_http(database_url=database_url, n=count, clients=http_clients, progress=_progress))
+    if audit_events:
+        from .bench_audit import run as run_audit
+
+        runs.append(run_audit(database_url=database_url, n=audit_events, progress=_progress))
     failed = False
     for figures in runs:
         with closing(figures):  # an interrupted run still stops its servers and removes its files

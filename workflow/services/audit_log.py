@@ -232,13 +232,22 @@ def verify_chain(progress: Callable[[int], None] | None = None) -> Verification:
     key = current_app.config.get("AUDIT_KEY")
     path = checkpoints.path_in(current_app.config["DATA_DIR"])
     started = utcnow()
-    s = current_app.extensions["fundflow.sessions"]()  # its own session: the walk expunges as it goes
+    # The checkpoints and the replay run on a thread beside the walk, which would otherwise wait for their
+    # seconds on a long chain; each side has a session of its own, as a session is for one thread.
+    sessions = current_app.extensions["fundflow.sessions"]
+    walking, beside = sessions(), sessions()
+    found: dict[str, Any] = {}
+
+    def the_rest() -> None:
+        found["checkpoints"] = checkpoints.check(beside, key, path)
+        found["rows"] = audit.replay(beside)
+
     try:
-        count, broken = audit.verify(s, progress=progress)
-        checked, mismatch = checkpoints.check(s, key, path)
-        rows = audit.replay(s)
+        count, broken = audit.verify(walking, progress=progress, meanwhile=the_rest)
     finally:
-        s.close()
+        walking.close()
+        beside.close()
+    (checked, mismatch), rows = found["checkpoints"], found["rows"]
     result = Verification(events=count, checkpoints=checked, signatures_checked=bool(key),
                           verified_at=started)
     if broken is not None:
