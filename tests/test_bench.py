@@ -73,3 +73,15 @@ def test_bench_audit_on_postgresql_leaves_no_schema_behind(postgres_template):
         left = c.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'fundflow_bench_%'")).all()
     engine.dispose()
     assert left == []
+
+
+def test_bench_memory_reads_the_process_at_each_tenth_of_the_run():
+    result = CliRunner().invoke(main, ["bench", "--no-engine", "--memory", "30"])
+    assert result.exit_code == 0, result.output
+    figures = dict(line.split(": ", 1) for line in result.output.splitlines() if ": " in line)
+    assert figures["memory_transitions"] == "30"
+    readings = [float(r) for r in figures["memory_readings_mb"].split()]
+    assert len(readings) == 12 and all(r > 10 for r in readings)  # after warm-up, ten tenths, after draining
+    assert float(figures["memory_rss_start_mb"]) == readings[0] and float(figures["memory_rss_end_mb"]) == readings[-1]
+    growth = 100 * (readings[-1] - readings[0]) / readings[0]
+    assert abs(float(figures["memory_growth_pct"]) - growth) < 0.01

@@ -256,8 +256,11 @@ def restore(path: Path) -> None:
 @click.option("--audit", "audit_events", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
               help="Also build a valid audit chain of N events and time `fundflow audit verify` over it, beside "
                    "hashing the same bytes alone (0: skip it).")
+@click.option("--memory", "memory_transitions", type=click.IntRange(min=0), default=0, show_default=True,
+              metavar="N", help="Also fire N transitions in this process and report its memory before, during "
+                                "and after (0: skip it).")
 def bench(database_url: str | None, count: int, engine: bool, documents: int, pages: int,
-          http_clients: int, audit_events: int) -> None:
+          http_clients: int, audit_events: int, memory_transitions: int) -> None:
     """Run the benchmarks; print one `name: value` line per figure.
 
     By default only the engine benchmark runs: the engine against a bare-Core
@@ -288,6 +291,10 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
     then the command itself on that chain, start-up included
     (audit_command_s).
 
+    --memory N adds an app process's memory over N transitions fired through
+    the engine (memory_* figures): its resident set after a warm-up, at each
+    tenth of the run and at the end, and the growth in per cent.
+
     --pages N adds page timings (server time p50/p99 of each page and of the
     API calls answering the same question, and their ratio; the heaviest
     page's script in KB).
@@ -296,9 +303,9 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
     """
     from contextlib import closing
 
-    if not engine and not documents and not pages and not http_clients and not audit_events:
-        raise click.UsageError("nothing to run: --no-engine without --documents N, --pages N, --http C or "
-                               "--audit N")
+    if not any((engine, documents, pages, http_clients, audit_events, memory_transitions)):
+        raise click.UsageError("nothing to run: --no-engine without --documents N, --pages N, --http C, "
+                               "--audit N or --memory N")
     runs = []
     if engine:
         from .bench import run
@@ -320,6 +327,10 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
         from .bench_audit import run as run_audit
 
         runs.append(run_audit(database_url=database_url, n=audit_events, progress=_progress))
+    if memory_transitions:
+        from .bench_memory import run as run_memory
+
+        runs.append(run_memory(database_url=database_url, n=memory_transitions, progress=_progress))
     failed = False
     for figures in runs:
         with closing(figures):  # an interrupted run still stops its servers and removes its files
