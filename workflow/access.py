@@ -33,6 +33,7 @@ STARTED_BY = "started_by"  # the record is one the actor started; the service re
 class Rule:
     roles: frozenset[str]  # who may call it; PUBLIC alone: anyone, signed in or not
     owned: str | None = None  # APPLICATION, STARTED_BY or None
+    refusal: str | None = None  # what a refused role is told (an English message the catalogue translates)
 
     @property
     def public(self) -> bool:
@@ -44,10 +45,12 @@ class Rule:
         return actor is not None and (actor.role in self.roles or actor.workflow_role in self.roles)
 
 
-def rule(*roles: str, owned: str | None = None) -> Rule:
-    return Rule(frozenset(roles), owned)
+def rule(*roles: str, owned: str | None = None, refusal: str | None = None) -> Rule:
+    return Rule(frozenset(roles), owned, refusal)
 
 
+DASHBOARD = "the dashboard is for program officers and administrators"
+STATISTICS = "statistics are for the fund's program officers and administrators"
 EVERYONE = ROLES
 STAFF = ("officer",)  # admins count as officers
 ADMIN = ("admin",)
@@ -139,7 +142,7 @@ ROUTES: dict[str, Rule] = {
     "dashboard.home": rule(*EVERYONE),
     "dashboard.inbox": rule(*EVERYONE),
     "dashboard.read_notice": rule(*EVERYONE),
-    "dashboard.officer": rule(*STAFF),
+    "dashboard.officer": rule(*STAFF, refusal=DASHBOARD),
     "dashboard.bulk_assign": rule(*STAFF),
     "dashboard.bulk_regenerate": rule(*STAFF),
     "dashboard.job": rule(*STAFF, owned=STARTED_BY),
@@ -155,7 +158,7 @@ ROUTES: dict[str, Rule] = {
     "applications.detail": rule(*EVERYONE, owned=APPLICATION),
     "applications.edit": rule("applicant", owned=APPLICATION),
     "applications.fire": rule(*EVERYONE, owned=APPLICATION),
-    "applications.upload": rule("applicant", owned=APPLICATION),
+    "applications.upload": rule(*EVERYONE, owned=APPLICATION),  # the page says who may, at the form
     "applications.attachment": rule(*EVERYONE, owned=APPLICATION),
     "applications.flag_sensitive": rule(*STAFF, owned=APPLICATION),
     "applications.document": rule(*EVERYONE),  # the service: the applicant institution's and the fund's
@@ -183,10 +186,10 @@ ROUTES: dict[str, Rule] = {
     "pool.assign": rule(*STAFF),
     "pool.assign_chosen": rule(*STAFF),
     "pool.replace": rule(*STAFF),
-    "statistics.index": rule("recommender", *STAFF),
-    "statistics.chart": rule("recommender", *STAFF),
-    "statistics.bases": rule(*STAFF),
-    "statistics.country_report": rule(*STAFF),
+    "statistics.index": rule("recommender", *STAFF, refusal=STATISTICS),
+    "statistics.chart": rule("recommender", *STAFF, refusal=STATISTICS),
+    "statistics.bases": rule(*STAFF, refusal=STATISTICS),
+    "statistics.country_report": rule(*STAFF, refusal=STATISTICS),
     "audit.events": rule(*ADMIN),
     "audit.export": rule(*ADMIN),
     "audit.verify": rule(*ADMIN),

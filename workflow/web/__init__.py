@@ -64,5 +64,5 @@ def _allowed_first():
     if rule.owned == access.APPLICATION:  # someone else's application does not exist, whatever the role
         applications_svc.get_application(me, request.view_args["app_id"])
     if not rule.allows(me):
-        raise NotPermitted(f"this page is not for the role {me.role}", {"roles": sorted(rule.roles)})
+        raise NotPermitted(rule.refusal or f"this page is not for the role {me.role}", {"roles": sorted(rule.roles)})
     return None
