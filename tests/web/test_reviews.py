@@ -76,6 +76,17 @@ def test_open_assignments_come_first_and_overdue_ones_are_marked(pages, factory)
     assert "Submitted and declined" in html
 
 
+def test_an_assignment_declared_but_not_yet_scored_is_open_and_ordered_by_its_due_date(pages, factory):
+    today = dt.date.today()
+    _, cast, declared = _in_review(factory, title="已声明无利益冲突待评的项目", assign=1,
+                                   due=today + dt.timedelta(days=5))
+    _, _, undeclared = _in_review(factory, title="尚未声明的项目", cast=cast, assign=1,
+                                  due=today + dt.timedelta(days=20), declare=False)
+    assert _review(factory, declared[0]).state == "accepted"
+    html = pages(cast.reviewers[0], language="en").get("/reviews").get_data(as_text=True)
+    assert html.index(f'href="/reviews/{declared[0]}"') < html.index(f'href="/reviews/{undeclared[0]}"')
+
+
 def test_another_reviewers_review_is_not_found(pages, factory):
     _, cast, ids = _in_review(factory)
     stranger = factory.user("reviewer", institution=factory.institution())

@@ -18,7 +18,6 @@ from .pool import open_review_states
 # Once one of these is reached the fund has decided, and the applicant may read the opinions (without names).
 DECIDED_STATES = frozenset({"approved", "in_progress", "suspended", "closeout_review", "completed",
                             "terminated", "failed_acceptance", "rejected"})
-OPEN_STATES = ("assigned",)
 
 
 def assignments_of(actor: Actor) -> list[Review]:
@@ -29,10 +28,10 @@ def assignments_of(actor: Actor) -> list[Review]:
         select(Review).where(Review.reviewer_id == actor.id)
         .options(selectinload(Review.application).selectinload(Application.call))
     ).all()
-    far = dt.date.max
+    far, open_ = dt.date.max, open_review_states()
 
     def order(r: Review):
-        if r.state in OPEN_STATES:
+        if r.state in open_:
             return (0, r.due_date or far, r.id)
         return (1, -(r.submitted_at or r.created_at).timestamp(), -r.id)
 
