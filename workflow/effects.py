@@ -66,7 +66,7 @@ def record_declaration(f: Firing) -> None:
     review = f.subject
     review.declared_at = f.now
     rubric = f.application.call.rubric
-    review.rubric_id = rubric.id if rubric is not None else None
+    review.rubric = rubric  # the object, not its id: the review reads it before the session flushes
     f.values["rubric_version"] = rubric.version if rubric is not None else None
 
 
@@ -77,7 +77,7 @@ def record_conflict(f: Firing) -> None:
     review.decline_reason = f.comment
     with_institution = f.values.get("conflict_with") == "institution"
     f.session.add(ConflictDeclaration(
-        reviewer_id=review.reviewer_id, application_id=f.application.id, review_id=review.id,
+        reviewer_id=review.reviewer_id, application=f.application, review=review,
         institution_id=f.application.institution_id if with_institution else None,
         reason=f.comment, declared_at=f.now))
 

@@ -107,6 +107,7 @@ from .models import (
 )
 from .permissions import SYSTEM, Actor
 from .services import conflicts, rubrics
+from .services.transitions import fire_in
 
 PASSWORD = "fundflow-generated"  # every generated account's; the command prints one account per role
 DOMAIN = "generated.fundflow.cn"
@@ -1497,6 +1498,9 @@ class Generator:
         # with the registry's names read once): conflicts of interest are then checked by id.
         app.partners = [Partner(id=self.id_for("partners"), institution_id=world.registry_match(p["name"]), **p)
                         for p in d.partners]
+        # A new row's collections are known to be empty: what is added later joins them, and no guard reading
+        # them goes back to the database (which would flush the whole batch so far first).
+        app.attachments, app.reviews, app.milestones = [], [], []
         s.add(app)
         d.app_id = app.id
         self.live[d.no] = app
@@ -1587,13 +1591,7 @@ class Generator:
         self._fire_in(actor, milestone, trigger, when, comment, payload)
 
     def _fire_in(self, actor: Actor, row, trigger: str, when: dt.datetime, comment, payload) -> None:
-        from .services.transitions import fire_in  # the one way a state changes
-
-        state = inspect(row)
-        if state.pending or state.modified:
-            # Written or moved earlier in this batch: its row goes out first, so that each firing is its own
-            # version-checked write, as when each commits alone (the version counts every change).
-            self.session.flush()
+        # A row fired more than once in a batch is written once; fire_in counts each change in its version.
         fire_in(self.session, actor, row, trigger, comment=comment, payload=payload, now=when)
 
     # -- the end --

@@ -283,6 +283,9 @@ class ConflictDeclaration(Base):
     review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
     reason: Mapped[str] = mapped_column(Text)
     declared_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    # Named as objects, so a declaration and a review made in one transaction are written in order.
+    application: Mapped[Application | None] = relationship()
+    review: Mapped[Review | None] = relationship()
 
 
 class Application(Base):

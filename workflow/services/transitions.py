@@ -30,6 +30,7 @@ MAX_COMMENT = 10_000
 # Built once: the write session is always fresh, so this is what session.get
 # would run, without composing the statement again on every firing.
 _BY_ID = {model: select(model).where(model.id == bindparam("id")) for model in SUBJECTS.values()}
+_LOCK_VERSION = select(Application.version).where(Application.id == bindparam("id")).with_for_update()
 
 
 def _state_update(model):
@@ -42,6 +43,7 @@ def _state_update(model):
 
 # The version-checked UPDATE the unit of work would issue for a row whose state alone moved.
 _STATE_UPDATES = {model: _state_update(model) for model in SUBJECTS.values()}
+_STATE_AND_VERSION = frozenset({"state", "version"})
 
 
 def fire(
@@ -94,6 +96,10 @@ def fire_in(
 
     `follows` names the firing this one follows up (states/ `then`), for its event's data.
     """
+    if inspect(row).pending:
+        # Made earlier in this transaction: inserted first, so that its event names its id and its
+        # version counts from the insert (an INSERT always writes version 1).
+        session.flush()
     kind = kind_of_row = _kind(row)
     wf = workflow(kind, row.workflow_version)
     application = row if isinstance(row, Application) else row.application
@@ -118,6 +124,7 @@ def fire_in(
         GUARDS[name](firing)
     from_state = row.state
     wf.fire(row, trigger)
+    _count_change(row)
     for name in transition.effects:
         EFFECTS[name](firing)
     event = audit.record(
@@ -146,15 +153,29 @@ def _follow(session: Session, application: Application, kind: str, trigger: str,
 
     The application row is locked first (PostgreSQL; on SQLite the writer already holds the
     database), so of causes committed at the same instant exactly one sees the follow-up due.
+    The row is read again only when someone else moved it meanwhile: a refresh would also
+    drop the collections the session has loaded, and every later read of them would go
+    back to the database.
     """
     if kind != "application":  # check_names holds every follow-up to the application's workflow
         raise TypeError(f"no follow-up target {kind!r}")
     session.flush()
-    session.refresh(application, with_for_update=True)
+    locked = session.execute(_LOCK_VERSION, {"id": application.id}).scalar_one()
+    if locked != application.version:
+        session.refresh(application)
     try:
         fire_in(session, SYSTEM, application, trigger, now=now, follows=cause)
     except (GuardFailed, TransitionRefused):
         pass
+
+
+def _count_change(row) -> None:
+    """One more on the row's version for this firing, whenever the row is written.
+
+    The version counts every change, so a row fired twice before the session flushes is written
+    once, at version + 2, checked against the version its transaction read.
+    """
+    row.version += 1
 
 
 def _write_state_only(session: Session, row) -> None:
@@ -167,16 +188,16 @@ def _write_state_only(session: Session, row) -> None:
     if session.new or session.deleted:
         return
     changed = inspect(row).committed_state
-    if len(changed) != 1 or "state" not in changed or len(session.dirty) != 1:
+    if not changed.keys() <= _STATE_AND_VERSION or "version" not in changed or len(session.dirty) != 1:
         return
     model = type(row)
     stamp = utcnow()
     moved = session.connection().execute(_STATE_UPDATES[model], {
-        "row_id": row.id, "seen": row.version, "dest": row.state, "next": row.version + 1, "now": stamp})
+        "row_id": row.id, "seen": changed["version"], "dest": row.state, "next": row.version, "now": stamp})
     if moved.rowcount != 1:
         raise StaleDataError(f"{model.__tablename__} {row.id} was changed by someone else")
     set_committed_value(row, "state", row.state)
-    set_committed_value(row, "version", row.version + 1)
+    set_committed_value(row, "version", row.version)
     if "updated_at" in model.__table__.c:
         set_committed_value(row, "updated_at", stamp)
     session.expunge(row)
