@@ -259,8 +259,12 @@ def restore(path: Path) -> None:
 @click.option("--memory", "memory_transitions", type=click.IntRange(min=0), default=0, show_default=True,
               metavar="N", help="Also fire N transitions in this process and report its memory before, during "
                                 "and after (0: skip it).")
+@click.option("--review", "review_applications", type=click.IntRange(min=0, max=2000), default=0,
+              show_default=True, metavar="N",
+              help="Also time expert review at scale: a pool of 5 x N experts, one action assigning 3 suggested "
+                   "experts to each of N applications, beside as many bare inserts, and suggestions (0: skip it).")
 def bench(database_url: str | None, count: int, engine: bool, documents: int, pages: int,
-          http_clients: int, audit_events: int, memory_transitions: int) -> None:
+          http_clients: int, audit_events: int, memory_transitions: int, review_applications: int) -> None:
     """Run the benchmarks; print one `name: value` line per figure.
 
     By default only the engine benchmark runs: the engine against a bare-Core
@@ -299,13 +303,22 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
     API calls answering the same question, and their ratio; the heaviest
     page's script in KB).
 
+    --review N adds expert review at scale (review_* figures): a pool of 5 x N
+    experts imported as CSV files and a call of N applications in expert
+    review; then as many bare INSERTs of an assignment row as the action will
+    make (the floor), the officer's one action assigning 3 suggested,
+    conflict-free experts to each application (a job, timed to its row
+    done), and the ratio; then the pool's suggestions for 200 of the
+    applications, p50 and p99. `--review 2000` is the fund's case: 10,000
+    experts, 6,000 assignments.
+
     Progress bars go to stderr, so stdout stays parseable.
     """
     from contextlib import closing
 
-    if not any((engine, documents, pages, http_clients, audit_events, memory_transitions)):
+    if not any((engine, documents, pages, http_clients, audit_events, memory_transitions, review_applications)):
         raise click.UsageError("nothing to run: --no-engine without --documents N, --pages N, --http C, "
-                               "--audit N or --memory N")
+                               "--audit N, --memory N or --review N")
     runs = []
     if engine:
         from .bench import run
@@ -331,6 +344,10 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
         from .bench_memory import run as run_memory
 
         runs.append(run_memory(database_url=database_url, n=memory_transitions, progress=_progress))
+    if review_applications:
+        from .bench_review import run as run_review
+
+        runs.append(run_review(database_url=database_url, n=review_applications, progress=_progress))
     failed = False
     for figures in runs:
         with closing(figures):  # an interrupted run still stops its servers and removes its files

@@ -16,7 +16,8 @@ from .applications import assign_reviewer
 
 # More assignments than this run as a background job whose progress the job page follows.
 BACKGROUND_AFTER = 5
-MAX_ASSIGNMENTS = 2000
+# One action may fill a whole call's panels: its 2,000 applications (the most one request names), three each.
+MAX_ASSIGNMENTS = 6000
 
 ASSIGNED = "assigned"
 ALREADY = "already_assigned"
