@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Mapping
 
-from .db import database_url
+from .db import DEFAULT_POOL_SIZE, database_url
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -31,6 +31,8 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict:
         # in the same thread ("inline": commands that exit when done, and the tests).
         "FOLLOW_UPS": env.get("FUNDFLOW_FOLLOW_UPS", "background"),
         "SQLITE_SYNCHRONOUS": "FULL",  # see db.py; tests, which need no power-cut safety, choose OFF
+        # Database connections each process keeps open; as many again when busy (db.make_engine).
+        "DB_POOL_SIZE": _positive(env, "FUNDFLOW_DB_POOL_SIZE", DEFAULT_POOL_SIZE),
         # werkzeug's default; tests choose a cheap one, since they make many users.
         "PASSWORD_HASH_METHOD": "scrypt",
         # Pages: Chinese first, Bootstrap served from the package, sessions that end when idle.
@@ -62,6 +64,15 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict:
         "SIGN_IN_MAX_DELAY_SECONDS": 15 * 60,
         "SIGN_IN_FORGET_AFTER": dt.timedelta(hours=24),
     }
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if text is None or text == "":
+        return default
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def _local_secret(data_dir: Path) -> str:

@@ -18,14 +18,23 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, sqlite_synchronous: str = "FULL") -> Engine:
+DEFAULT_POOL_SIZE = 10
+
+
+def make_engine(url: str, sqlite_synchronous: str = "FULL", pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
+    """The process's engine: `pool_size` connections kept open, as many again opened when busy.
+
+    A request holds its read connection while it takes a second one to write, so a process
+    serving T requests at once needs up to 2 T; SQLAlchemy's default (5 + 10) stalls at eight.
+    """
+    pooling = {"pool_size": pool_size, "max_overflow": pool_size}
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, sqlite_synchronous)
-    return create_engine(url, pool_pre_ping=True)
+        return _sqlite_engine(url, sqlite_synchronous, pooling)
+    return create_engine(url, pool_pre_ping=True, **pooling)
 
 
-def _sqlite_engine(url: str, synchronous: str) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+def _sqlite_engine(url: str, synchronous: str, pooling: dict) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pooling)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record):
@@ -55,7 +64,7 @@ def database_url(data_dir: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"], app.config["SQLITE_SYNCHRONOUS"])
+    engine = make_engine(app.config["DATABASE_URL"], app.config["SQLITE_SYNCHRONOUS"], app.config["DB_POOL_SIZE"])
     # A forked child (an RQ work horse) must not share its parent's connections.
     ref = weakref.ref(engine)
     os.register_at_fork(after_in_child=lambda: (e := ref()) is not None and e.dispose(close=False))
