@@ -37,7 +37,8 @@ def path_of(rule, ids: dict) -> str:
     values = {"app_id": ids["app"], "review_id": ids["review"], "milestone_id": ids["milestone"],
               "attachment_id": ids["attachment"], "change_id": ids["change"], "doc_id": ids["document"],
               "call_id": ids["call"], "user_id": ids["user"], "job_id": ids["job"], "token_id": NOWHERE,
-              "notice_id": NOWHERE, "code": "DE", "trigger": TRIGGERS.get(rule.endpoint, "withdraw")}
+              "notice_id": NOWHERE, "institution_id": NOWHERE, "body_id": NOWHERE, "base_id": NOWHERE,
+              "code": "DE", "trigger": TRIGGERS.get(rule.endpoint, "withdraw")}
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 

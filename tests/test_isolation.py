@@ -236,6 +236,9 @@ ADMIN_ONLY = [
     ("POST", "/institutions", {"name": "新研究所", "kind": "institute"}, 201),
     ("POST", "/bodies", {"name": "新推荐单位", "channel": "embassy", "kind": "embassy_section"}, 201),
     ("POST", "/bases", {"name": "新基地", "kind": "joint_research_center"}, 201),
+    ("PATCH", "/institutions/{institution}", {"province": "北京"}, 200),
+    ("PATCH", "/bodies/{body}", {"retired": True}, 200),
+    ("PATCH", "/bases/{base}", {"name_en": "Renamed base"}, 200),
     ("GET", "/jobs", None, 200),
     ("GET", "/jobs/{job}", None, 200),  # a job another started; officers read their own (test_regenerate)
     ("POST", "/jobs/{job}/retry", None, 200),
@@ -263,7 +266,8 @@ def gated_ids(world, factory) -> dict:
     with factory.app.extensions["fundflow.engine"].connect() as c:
         job = c.execute(text("SELECT min(id) FROM outbox")).scalar()
     return {**world.ids, "user": world.actors["other_applicant"].id, "call": factory.reload(world.app_id).call_id,
-            "job": job}
+            "job": job, "institution": world.actors["other_applicant"].institution_id,
+            "body": world.actors["other_recommender"].body_id, "base": factory.base().id}
 
 
 @pytest.mark.parametrize("method, path, body, ok", ADMIN_ONLY, ids=[f"{m} {p}" for m, p, *_ in ADMIN_ONLY])
@@ -342,7 +346,8 @@ def test_every_api_endpoint_is_covered_here(app):
         ("GET", "/notices"), ("POST", "/notices/<int:notice_id>/read"),  # one's own: test_notices_are_private
     }
     names = {"app": "app_id", "review": "review_id", "milestone": "milestone_id", "attachment": "attachment_id",
-             "change": "change_id", "user": "user_id", "call": "call_id", "document": "doc_id", "job": "job_id"}
+             "change": "change_id", "user": "user_id", "call": "call_id", "document": "doc_id", "job": "job_id",
+             "institution": "institution_id", "body": "body_id", "base": "base_id"}
 
     def rule(path):
         path = re.sub(r"/transitions/(\w+|\{trigger\})$", "/transitions/<trigger>", path)

@@ -111,7 +111,7 @@ ROUTES: dict[str, Rule] = {
     "api.create_reviewer": rule(*STAFF),
     "api.update_reviewer": rule(*STAFF),
     "api.import_reviewers": rule(*STAFF),
-    "api.list_bodies": rule(*EVERYONE),
+    "api.list_bodies": rule(*EVERYONE),  # ?include_retired=1: admins only (api/common.include_retired)
     "api.list_bases": rule(*EVERYONE),
     "api.list_institutions": rule(*EVERYONE),
     "api.get_statistics": rule("recommender", *STAFF),  # a recommending body counts its own applications
@@ -125,8 +125,11 @@ ROUTES: dict[str, Rule] = {
     "api.create_user": rule(*ADMIN),
     "api.update_user": rule(*ADMIN),
     "api.create_institution": rule(*ADMIN),
+    "api.update_institution": rule(*ADMIN),
     "api.create_body": rule(*ADMIN),
+    "api.update_body": rule(*ADMIN),
     "api.create_base": rule(*ADMIN),
+    "api.update_base": rule(*ADMIN),
     "api.audit_events": rule(*ADMIN),
     "api.audit_verify": rule(*ADMIN),
     # --- the pages (a stranger is sent to sign in) -------------------------------------------------

@@ -365,7 +365,7 @@ def outcomes_given(f: Firing) -> None:
         details["base_id"] = ["name a base only when one was built or strengthened"]
     elif base != "none":
         row = f.session.get(CooperationBase, base_id) if type(base_id) is int and 0 < base_id < 2**31 else None
-        if row is None or row.retired:
+        if row is None or (row.retired and row.id != f.application.base_id):  # its own base, even retired since
             details["base_id"] = ["the registry base that was built or strengthened"]
     if details:
         raise InvalidInput("outcomes are not valid", {"outcomes": details})

@@ -457,6 +457,44 @@ class CallPatch(CallIn):
     retired = StrictBool()
 
 
+# A PATCH of a registry row: any field of its creation, checked as there, none required; and `retired`
+# (true retires the row, false reinstates it).
+
+
+class InstitutionPatch(Strict):
+    name = Name(200)
+    name_en = Text(300, allow_none=True)
+    kind = fields.String(validate=validate.OneOf(INSTITUTION_KINDS))
+    province = Text(60, allow_none=True)
+    retired = StrictBool()
+
+
+class BodyPatch(Strict):
+    name = Name(200)
+    name_en = Text(300, allow_none=True)
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    kind = fields.String(validate=validate.OneOf(BODY_KINDS))
+    retired = StrictBool()
+
+
+class BasePatch(Strict):
+    name = Name(200)
+    name_en = Text(300, allow_none=True)
+    kind = fields.String(validate=validate.OneOf(BASE_KINDS))
+    institution_id = RowId(allow_none=True)
+    retired = StrictBool()
+
+
+class RegistryQuery(Strict):
+    """A registry list: `include_retired=1` (administrators) lists the retired rows too."""
+
+    include_retired = fields.Boolean(truthy={"1", "true"}, falsy={"0", "false"}, load_default=False)
+
+
+class BodyQuery(RegistryQuery):
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+
+
 class ChangeRequestIn(Strict):
     """A change request: its kind, the reason (comment) and the change asked for."""
 

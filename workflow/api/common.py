@@ -68,6 +68,19 @@ def query(schema: Schema) -> dict[str, Any]:
     return load(schema, request.args.to_dict())
 
 
+def include_retired(schema: Schema) -> tuple[bool, dict[str, Any]]:
+    """A registry list's query: (whether to list the retired rows too, the other arguments).
+
+    `?include_retired=1` is for administrators; anyone else asking is refused (403)."""
+    args = query(schema)
+    if not args.pop("include_retired"):
+        return False, args
+    if actor().role != "admin":
+        raise NotPermitted("only administrators may list retired rows",
+                           {"include_retired": ["only administrators may list retired rows"]})
+    return True, args
+
+
 def _depth(value: Any, level: int = 1) -> int:
     if level > MAX_JSON_DEPTH:
         return level

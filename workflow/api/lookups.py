@@ -1,14 +1,12 @@
 """Lookup lists and the workflow definitions as data."""
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 
 from .. import schemas
-from ..errors import InvalidInput
-from ..models import CHANNELS
 from ..services import registry, workflows
 from .blueprint import bp
-from .common import actor
+from .common import actor, include_retired
 
 
 @bp.get("/workflow")
@@ -19,17 +17,16 @@ def workflow_definitions():
 
 @bp.get("/bodies")
 def list_bodies():
-    actor()
-    channel = request.args.get("channel")
-    if channel is not None and channel not in CHANNELS:
-        raise InvalidInput("unknown channel", {"channel": [f"one of {', '.join(CHANNELS)}"]})
-    return jsonify({"items": schemas.BodyOut().dump(registry.bodies(channel), many=True)})
+    """The bodies an application may name, of one channel or all; administrators may add the retired ones."""
+    wanted, args = include_retired(schemas.BodyQuery())
+    bodies = registry.bodies(args.get("channel"), include_retired=wanted)
+    return jsonify({"items": schemas.BodyOut().dump(bodies, many=True)})
 
 
 @bp.get("/bases")
 def list_bases():
-    actor()
-    return jsonify({"items": schemas.BaseOut().dump(registry.bases(), many=True)})
+    wanted, _ = include_retired(schemas.RegistryQuery())
+    return jsonify({"items": schemas.BaseOut().dump(registry.bases(include_retired=wanted), many=True)})
 
 
 @bp.get("/reviewers")

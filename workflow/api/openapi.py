@@ -183,12 +183,16 @@ def document() -> dict:
     # Nested schemas first: the plugin registers a nested one by itself when it meets it unregistered.
     for name in ("AgreementOut", "AgreementIn", "Error", "ApplicationOut", "ApplicationCreate", "ApplicationIn", "TransitionIn", "EventOut",
                  "ReviewOut", "ReviewAssign", "MilestoneOut", "AttachmentOut", "CallOut", "CallIn", "CallPatch",
-                 "InstitutionOut", "InstitutionIn", "BodyOut", "BodyIn", "BaseOut", "BaseIn", "UserOut", "UserIn",
+                 "InstitutionOut", "InstitutionIn", "InstitutionPatch", "BodyOut", "BodyIn", "BodyPatch", "BaseOut",
+                 "BaseIn", "BasePatch", "UserOut", "UserIn",
                  "UserPatch", "ReviewerOut", "TokenOut", "TokenRequest", "SensitiveFlagIn", "ChangeRequestIn",
                  "ChangeRequestOut", "DocumentOut", "NoticeOut", "JobOut", "RubricIn", "RubricOut"):
         spec.components.schema(name, schema=getattr(schemas, name))
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
     app_id, trigger = APP_ID, _path_str("trigger")
+    retired = _query("include_retired", {"type": "string", "enum": ["1", "0", "true", "false"],
+                                         "description": "1: the retired rows too (administrators only; 403 "
+                                                        "for anyone else)"})
     paths = {
         "/tokens": {
             "post": _op("Sign in and get a bearer token", 201,
@@ -291,18 +295,38 @@ def document() -> dict:
                            params=[app_id, _path_int("attachment_id")]),
         },
         "/bodies": {
-            "get": _op("Recommending bodies", 200, _page("BodyOut"), (422,),
-                       params=[_query("channel", {"type": "string", "enum": list(CHANNELS)})]),
+            "get": _op("Recommending bodies an application may name (retired ones left out)", 200,
+                       _page("BodyOut"), (403, 422),
+                       params=[_query("channel", {"type": "string", "enum": list(CHANNELS)}), retired]),
             "post": _op("Add a recommending body", 201, "BodyOut", (400, 403, 422), request=ref("BodyIn")),
         },
+        "/bodies/{body_id}": {
+            "patch": _op("Change a recommending body (admin); `retired: true` retires it: no new application is "
+                         "routed to it, those already routed stay. Its channel changes only while no application "
+                         "names it", 200, "BodyOut", (400, 403, 404, 422), request=ref("BodyPatch"),
+                         params=[_path_int("body_id")]),
+        },
         "/bases": {
-            "get": _op("International cooperation bases", 200, _page("BaseOut"), ()),
+            "get": _op("International cooperation bases an application may link (retired ones left out)", 200,
+                       _page("BaseOut"), (403, 422), params=[retired]),
             "post": _op("Add a base", 201, "BaseOut", (400, 403, 422), request=ref("BaseIn")),
         },
+        "/bases/{base_id}": {
+            "patch": _op("Change a cooperation base (admin); `retired: true` retires it: no longer offered to new "
+                         "applications, its history kept in the statistics", 200, "BaseOut", (400, 403, 404, 422),
+                         request=ref("BasePatch"), params=[_path_int("base_id")]),
+        },
         "/institutions": {
-            "get": _op("Institutions", 200, _page("InstitutionOut"), ()),
+            "get": _op("Institutions that may take new members (retired ones left out)", 200,
+                       _page("InstitutionOut"), (403, 422), params=[retired]),
             "post": _op("Add an institution", 201, "InstitutionOut", (400, 403, 422),
                         request=ref("InstitutionIn")),
+        },
+        "/institutions/{institution_id}": {
+            "patch": _op("Change an institution (admin); `retired: true` retires it: no new members or "
+                         "applications, what it has keeps working, its experts still conflict", 200,
+                         "InstitutionOut", (400, 403, 404, 422), request=ref("InstitutionPatch"),
+                         params=[_path_int("institution_id")]),
         },
         "/users": {
             "get": _op("Users", 200, _page("UserOut"), (403,)),

@@ -20,7 +20,7 @@ from .. import audit, db
 from ..errors import N_, InvalidInput, NotAuthenticated, NotFound, NotPermitted
 from ..models import ROLES, SYSTEM_ROLE, ApiToken, Body, Institution, User, utcnow
 from ..permissions import Actor
-from . import throttle
+from . import registry, throttle
 
 MIN_PASSWORD_LENGTH = 10
 # A token's last use is written at most this often, so reading the API does not write on every request.
@@ -102,7 +102,7 @@ def update_user(user_id: int, changes: dict, actor: Actor | None = None) -> User
             raise NotFound(f"user {user_id} not found")
         # Checked before the row changes: a query with a dangling id pending would autoflush it (a 500).
         after = {key: changes.get(key, getattr(user, key)) for key in ("role", "institution_id", "body_id")}
-        _check_affiliation(s, after["role"], after["institution_id"], after["body_id"])
+        _check_affiliation(s, after["role"], after["institution_id"], after["body_id"], keeping=user)
         if user.role == "admin" and user.active and (after["role"] != "admin" or changes.get("active") is False):
             _keep_an_admin(s, user, "role" if after["role"] != "admin" else "active")
         before = _fields(user)
@@ -185,15 +185,16 @@ def _keep_an_admin(s, user: User, field: str) -> None:
                                        "role. Make another user an administrator first."))
 
 
-def _check_affiliation(s, role: str, institution_id: int | None, body_id: int | None) -> None:
+def _check_affiliation(s, role: str, institution_id: int | None, body_id: int | None,
+                       keeping: User | None = None) -> None:
+    """A retired institution or body takes no new members; a user who already belongs to one stays."""
     if role == "applicant" and institution_id is None:
         raise InvalidInput("an applicant belongs to an institution", {"institution_id": ["required"]})
     if role == "recommender" and body_id is None:
         raise InvalidInput("a recommender belongs to a recommending body", {"body_id": ["required"]})
-    if institution_id is not None and s.get(Institution, institution_id) is None:
-        raise InvalidInput("no such institution", {"institution_id": ["not found"]})
-    if body_id is not None and s.get(Body, body_id) is None:
-        raise InvalidInput("no such recommending body", {"body_id": ["not found"]})
+    registry.choosable(s, Institution, institution_id, "institution_id",
+                       keeping=keeping.institution_id if keeping else None)
+    registry.choosable(s, Body, body_id, "body_id", keeping=keeping.body_id if keeping else None)
 
 
 def issue_token(email: str, password: str, *, address: str | None = None) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import audit, db, files, outbox, pdfcheck
 from ..engine import workflow
 from ..documents import BEIJING
-from ..errors import GuardFailed, InvalidInput, NotFound, NotPermitted, StaleVersion, TooLarge, TransitionRefused
+from ..errors import N_, GuardFailed, InvalidInput, NotFound, NotPermitted, StaleVersion, TooLarge, TransitionRefused
 from ..models import (
     Application,
     Attachment,
@@ -25,13 +25,16 @@ from ..models import (
     CooperationBase,
     Event,
     ExpertProfile,
+    Institution,
     Partner,
     Review,
     User,
     utcnow,
 )
 from ..permissions import Actor, can_see, proposal_withheld, visible_applications
-from . import conflicts
+from . import conflicts, registry
+
+RETIRED_INSTITUTION = N_("%(institution)s is retired in the registry and cannot open new applications.")
 
 EDITABLE_STATES = ("draft", "revision_requested")
 # Which attachment may be uploaded while the application is in which state.
@@ -54,6 +57,11 @@ def create_application(actor: Actor, data: dict[str, Any]) -> Application:
     wf = workflow("application")
     now = utcnow()
     with db.write_session() as s:
+        home = s.get(Institution, actor.institution_id)
+        if home.retired:  # its applications under way go on; it opens no new one
+            raise NotPermitted(f"{home.name} is retired in the registry and cannot open new applications",
+                               template=RETIRED_INSTITUTION,
+                               params={"institution": (home.name, home.name_en or home.name)})
         call = s.get(Call, data["call_id"])
         if call is None or call.retired:
             raise InvalidInput("no such call", {"call_id": ["not found"]})
@@ -62,7 +70,7 @@ def create_application(actor: Actor, data: dict[str, Any]) -> Application:
         app = Application(call_id=call.id, institution_id=actor.institution_id, created_by_id=actor.id,
                           state=wf.initial, workflow_version=wf.version, title=data["title"],
                           channel=data["channel"], body_id=data["body_id"], created_at=now, updated_at=now)
-        _apply(s, app, data)
+        _apply(s, app, data, had=None)
         s.add(app)
         s.flush()
         audit.record(s, application_id=app.id, subject="application", subject_id=app.id, trigger="create",
@@ -92,7 +100,7 @@ def update_application(actor: Actor, app_id: int, data: dict[str, Any]) -> Appli
             if not data:  # nothing to change: no new version, no event
                 return app
             with s.no_autoflush:  # one UPDATE for the whole edit: one edit, one version
-                _apply(s, app, data)
+                _apply(s, app, data, had=(app.body_id, app.base_id))
             app.updated_at = now
             audit.record(s, application_id=app.id, subject="application", subject_id=app.id, trigger="edit",
                          from_state=app.state, to_state=app.state, actor_id=actor.id, role=actor.role,
@@ -103,7 +111,10 @@ def update_application(actor: Actor, app_id: int, data: dict[str, Any]) -> Appli
     return app
 
 
-def _apply(s: Session, app: Application, data: dict[str, Any]) -> None:
+def _apply(s: Session, app: Application, data: dict[str, Any], had: tuple[int, int | None] | None) -> None:
+    """Set the edited fields; `had` is the (body, base) the application named before the edit, or None
+    for a new one. A retired body or base cannot be chosen; one the application already names stays
+    (a draft keeps its base; the submit guard asks for an active body)."""
     for name in SCALAR_FIELDS:
         if name in data:
             setattr(app, name, data[name])
@@ -114,16 +125,12 @@ def _apply(s: Session, app: Application, data: dict[str, Any]) -> None:
     if "partners" in data:
         app.partners = [Partner(**p) for p in data["partners"]]
         conflicts.link_partners(s, app.partners)  # conflicts of interest are then checked by id
-    body = s.get(Body, app.body_id)
-    if body is None or body.retired:
-        raise InvalidInput("no such recommending body", {"body_id": ["not found"]})
+    had_body, had_base = had if had is not None else (None, None)
+    body = registry.choosable(s, Body, app.body_id, "body_id", keeping=had_body)
     if body.channel != app.channel:
         raise InvalidInput(f"{body.name} recommends through the {body.channel} channel",
                            {"body_id": [f"not a body of the {app.channel} channel"]})
-    if app.base_id is not None:
-        base = s.get(CooperationBase, app.base_id)
-        if base is None or base.retired:
-            raise InvalidInput("no such cooperation base", {"base_id": ["not found"]})
+    registry.choosable(s, CooperationBase, app.base_id, "base_id", keeping=had_base)
 
 
 def add_attachment(actor: Actor, app_id: int, kind: str, filename: str, stream: IO[bytes]) -> Attachment:

@@ -28,7 +28,7 @@ from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
 from ..errors import N_, GuardFailed
-from ..models import Application, ConflictDeclaration, Institution, Partner, Review, User, utcnow
+from ..models import Application, ConflictDeclaration, Event, Institution, Partner, Review, User, utcnow
 
 LOOKBACK = dt.timedelta(days=3 * 365 + 1)  # "within the last three years", leap day included
 
@@ -112,9 +112,13 @@ _index_cache: dict[tuple, _Index] = {}
 
 
 def _index(s: Session) -> _Index:
-    # Institutions are added and retired, never renamed (services.registry), so count and newest id
-    # tell whether the index is still the registry's.
-    key = (str(s.get_bind().url), *s.execute(select(func.count(Institution.id), func.max(Institution.id))).one())
+    # Institutions are never deleted; each change of one through services.registry (a rename, retiring
+    # it) is an event of subject "institutions". So their count, the newest id and the newest such event
+    # tell whether the index is still the registry's. A retired institution stays in it: its experts
+    # still conflict with its applications and with the consortia it is a partner of.
+    changed = select(func.max(Event.id)).where(Event.subject == "institutions").scalar_subquery()
+    key = (str(s.get_bind().url),
+           *s.execute(select(func.count(Institution.id), func.max(Institution.id), changed)).one())
     index = _index_cache.get(key)
     if index is None:
         index = _Index(s.execute(select(Institution.id, Institution.name, Institution.name_en)).all())

@@ -27,11 +27,12 @@ from ..engine import registry as definitions
 from ..errors import N_, InvalidInput, NotFound, NotPermitted, TransitionRefused
 from ..models import FIELDS, LANGUAGES, Application, ExpertProfile, Institution, Review, User, utcnow
 from ..permissions import Actor
-from . import conflicts
+from . import conflicts, registry
 from .applications import _visible, add_review, default_due_date
 
 PROFILE_FIELDS = ("fields", "country", "languages", "title", "active")
 MAX_IMPORT_ROWS = 5000
+RETIRED_INSTITUTION = registry.RETIRED_AT_FIELD[Institution]
 CSV_COLUMNS = ("email", "name", "institution", "fields", "country", "languages", "title", "active")
 
 
@@ -149,18 +150,23 @@ def get_expert(actor: Actor, user_id: int) -> tuple[Expert, list[Review]]:
 # --- creating, editing, importing ----------------------------------------------------------------
 
 
-def _institution(s: Session, value: Any, line: str = "institution_id") -> tuple[int | None, dict]:
-    """A registry institution given by id or by name (read as conflicts read names): (id, problems)."""
+def _institution(s: Session, value: Any, line: str = "institution_id",
+                 keeping: int | None = None) -> tuple[int | None, dict]:
+    """A registry institution given by id or by name (read as conflicts read names): (id, problems).
+
+    A retired institution takes no new experts; one an expert already belongs to (`keeping`) stays."""
     if value in (None, ""):
         return None, {}
     if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
         inst = s.get(Institution, int(value))
-        if inst is None or inst.retired:
-            return None, {line: ["no such institution in the registry"]}
-        return inst.id, {}
-    found = conflicts.registry_match(s, str(value))
-    if found is None:
+        found = inst.id if inst is not None else None
+    else:
+        found = conflicts.registry_match(s, str(value))
+        inst = s.get(Institution, found) if found is not None else None
+    if inst is None:
         return None, {line: ["no such institution in the registry"]}
+    if inst.retired and inst.id != keeping:
+        return None, {line: [RETIRED_INSTITUTION]}
     return found, {}
 
 
@@ -220,7 +226,7 @@ def update_expert(actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
         if user is None or user.role != "reviewer":
             raise NotFound(f"expert {user_id} not found")
         if "institution_id" in changes and changes["institution_id"] is not None:
-            _, problems = _institution(s, changes["institution_id"])
+            _, problems = _institution(s, changes["institution_id"], keeping=user.institution_id)
             if problems:
                 raise InvalidInput("the expert cannot be changed", problems)
         profile = s.get(ExpertProfile, user_id) or ExpertProfile(user_id=user_id, fields=[], languages=[],

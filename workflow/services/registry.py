@@ -1,28 +1,102 @@
-"""Reference data the administrators keep: calls, institutions, bodies, bases."""
+"""Reference data the administrators keep: calls, institutions, bodies, bases.
+
+Nothing here is deleted (DESIGN §5): a row is retired. A retired row is no longer offered or
+chosen anew (`choosable`), and whatever already names it keeps it: applications, users, bases
+and the audit history go on showing its name.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
 
 from .. import audit, db
-from ..errors import InvalidInput, NotFound
-from ..models import Body, Call, CooperationBase, Institution, User, utcnow
+from ..errors import N_, InvalidInput, NotFound, NotPermitted
+from ..models import Application, Body, Call, CooperationBase, Institution, User, utcnow
 from ..permissions import Actor
 
 
+# What a retired row of each kind is called where it is refused (catalogue messages the pages translate).
+NOUNS = {Institution: "institution", Body: "recommending body", CooperationBase: "cooperation base"}
+RETIRED_AT_FIELD = {
+    Institution: N_("retired: choose another institution"),
+    Body: N_("retired: choose another recommending body"),
+    CooperationBase: N_("retired: choose another base"),
+}
+RETIRED = N_("%(name)s is retired in the registry and can no longer be chosen.")
+
+
+def choosable(s: Session, model: type, row_id: int | None, field: str, *, keeping: int | None = None):
+    """The registry row `row_id` names, for a record that is to name it: refused at `field` when there is
+    no such row, or when it is retired and not the one the record already names (`keeping`).
+
+    Retiring stops a row from being chosen anew; whatever already names it keeps it.
+    """
+    if row_id is None:
+        return None
+    row = s.get(model, row_id)
+    if row is None:
+        raise InvalidInput(f"no such {NOUNS[model]}", {field: ["not found"]})
+    if row.retired and row.id != keeping:
+        raise InvalidInput(f"{row.name} is retired in the registry and can no longer be chosen",
+                           {field: [RETIRED_AT_FIELD[model]]}, template=RETIRED,
+                           params={"name": (row.name, row.name_en or row.name)})
+    return row
+
+
+def _unique(s: Session, model: type, field: str, value: Any, row_id: int | None = None) -> None:
+    q = select(model.id).where(getattr(model, field) == value)
+    if row_id is not None:
+        q = q.where(model.id != row_id)
+    if s.scalar(q):
+        raise InvalidInput(f"{field} already exists", {field: ["already exists"]})
+
+
+def _admin(actor: Actor) -> None:
+    if actor.role != "admin":
+        raise NotPermitted("only administrators may do this")
+
+
 def _create(actor: Actor, model: type, data: dict[str, Any], unique: str):
+    _admin(actor)
     now = utcnow()
     with db.write_session() as s:
-        if s.scalar(select(model.id).where(getattr(model, unique) == data[unique])):
-            raise InvalidInput(f"{unique} already exists", {unique: ["already exists"]})
-        if data.get("institution_id") is not None and s.get(Institution, data["institution_id"]) is None:
-            raise InvalidInput("no such institution", {"institution_id": ["not found"]})
+        _unique(s, model, unique, data[unique])
+        if "institution_id" in data:
+            choosable(s, Institution, data["institution_id"], "institution_id")
         row = model(**data)
         s.add(row)
         s.flush()
         _record(s, actor, model.__tablename__, row.id, "create", now, {"after": data})
+    return row
+
+
+def _update(actor: Actor, model: type, row_id: int, changes: dict[str, Any], unique: str,
+            check: Callable[[Session, Any, dict[str, Any]], None] | None = None):
+    """Change a reference row: `unique` stays unique, `check(session, row, changes)` may refuse first.
+
+    The event names what changed, before and after; retiring is said as such (trigger `retire`), and
+    anything else, reinstating a retired row among it, is an `update`. Nothing changed: no event.
+    """
+    _admin(actor)
+    now = utcnow()
+    with db.write_session() as s:
+        row = s.get(model, row_id)
+        if row is None:
+            raise NotFound(f"{NOUNS.get(model, model.__tablename__[:-1])} {row_id} not found")
+        if unique in changes:
+            _unique(s, model, unique, changes[unique], row_id)
+        if check is not None:
+            check(s, row, changes)  # before the row changes: a query would autoflush it half-checked
+        before = {key: getattr(row, key) for key in changes}
+        for key, value in changes.items():
+            setattr(row, key, value)
+        changed = [key for key in changes if before[key] != getattr(row, key)]
+        if changed:
+            trigger = "retire" if "retired" in changed and row.retired else "update"
+            _record(s, actor, model.__tablename__, row.id, trigger, now,
+                    {"before": {k: before[k] for k in changed}, "after": {k: getattr(row, k) for k in changed}})
     return row
 
 
@@ -43,25 +117,14 @@ def create_call(actor: Actor, data: dict[str, Any]) -> Call:
     return get_call(call.id)
 
 
+def _call_window(s: Session, call: Call, changes: dict[str, Any]) -> None:
+    if changes.get("closes_at", call.closes_at) <= changes.get("opens_at", call.opens_at):
+        raise InvalidInput("the call must close after it opens", {"closes_at": ["must be after opens_at"]})
+
+
 def update_call(actor: Actor, call_id: int, changes: dict[str, Any]) -> Call:
-    now = utcnow()
-    with db.write_session() as s:
-        call = s.get(Call, call_id)
-        if call is None:
-            raise NotFound(f"call {call_id} not found")
-        if "code" in changes and s.scalar(select(Call.id).where(Call.code == changes["code"], Call.id != call_id)):
-            raise InvalidInput("code already exists", {"code": ["already exists"]})
-        before = {key: getattr(call, key) for key in changes}
-        for key, value in changes.items():
-            setattr(call, key, value)
-        if call.closes_at <= call.opens_at:
-            raise InvalidInput("the call must close after it opens", {"closes_at": ["must be after opens_at"]})
-        changed = [key for key in changes if before[key] != getattr(call, key)]
-        if changed:  # the event names what changed, before and after; retiring is said as such
-            trigger = "retire" if changes.get("retired") is True and "retired" in changed else "update"
-            _record(s, actor, "calls", call.id, trigger, now, {"before": {k: before[k] for k in changed},
-                                                                "after": {k: getattr(call, k) for k in changed}})
-    return call
+    """Change a call; `retired: True` retires it (its applications stay, it is no longer open)."""
+    return _update(actor, Call, call_id, changes, "code", _call_window)
 
 
 def create_institution(actor: Actor, data: dict[str, Any]) -> Institution:
@@ -74,6 +137,77 @@ def create_body(actor: Actor, data: dict[str, Any]) -> Body:
 
 def create_base(actor: Actor, data: dict[str, Any]) -> CooperationBase:
     return _create(actor, CooperationBase, data, "name")
+
+
+def update_institution(actor: Actor, institution_id: int, changes: dict[str, Any]) -> Institution:
+    """Change an institution; `retired: True` retires it: it takes no new members or applications, and
+    what it already has keeps working (its experts still conflict with its applications and partners)."""
+    return _update(actor, Institution, institution_id, changes, "name")
+
+
+def _body_channel(s: Session, body: Body, changes: dict[str, Any]) -> None:
+    """A body's channel is part of every application that names it: it changes only while none does."""
+    if changes.get("channel", body.channel) == body.channel:
+        return
+    named = s.scalar(select(func.count(Application.id)).where(Application.body_id == body.id))
+    if named:
+        raise InvalidInput(f"{named} applications name this body under its channel",
+                           {"channel": ["applications name this body under its channel"]},
+                           template=N_("%(n)s applications name this body under its present channel, so the "
+                                       "channel cannot change. Retire the body and add one for the other "
+                                       "channel."), params={"n": named})
+
+
+def update_body(actor: Actor, body_id: int, changes: dict[str, Any]) -> Body:
+    """Change a recommending body; `retired: True` retires it: no new application is routed to it, and
+    the applications already routed there stay with it."""
+    return _update(actor, Body, body_id, changes, "name", _body_channel)
+
+
+def _base_host(s: Session, base: CooperationBase, changes: dict[str, Any]) -> None:
+    if "institution_id" in changes:
+        choosable(s, Institution, changes["institution_id"], "institution_id", keeping=base.institution_id)
+
+
+def update_base(actor: Actor, base_id: int, changes: dict[str, Any]) -> CooperationBase:
+    """Change a cooperation base; `retired: True` retires it: it is no longer offered to new applications,
+    and the statistics keep its history, marked as retired."""
+    return _update(actor, CooperationBase, base_id, changes, "name", _base_host)
+
+
+def _get(model: type, row_id: int):
+    row = db.session().get(model, row_id)
+    if row is None:
+        raise NotFound(f"{NOUNS[model]} {row_id} not found")
+    return row
+
+
+def get_institution(institution_id: int) -> Institution:
+    return _get(Institution, institution_id)
+
+
+def get_body(body_id: int) -> Body:
+    return _get(Body, body_id)
+
+
+def get_base(base_id: int) -> CooperationBase:
+    return _get(CooperationBase, base_id)
+
+
+def usage(model: type, row_id: int) -> dict[str, int]:
+    """How many records name a registry row (what retiring it leaves in place), by kind."""
+    s = db.session()
+    count = lambda q: s.scalar(select(func.count()).select_from(q.subquery()))  # noqa: E731
+    if model is Institution:
+        return {"applications": count(select(Application.id).where(Application.institution_id == row_id)),
+                "users": count(select(User.id).where(User.institution_id == row_id)),
+                "bases": count(select(CooperationBase.id).where(CooperationBase.institution_id == row_id))}
+    if model is Body:
+        return {"applications": count(select(Application.id).where(Application.body_id == row_id)),
+                "pending": count(select(Application.id).where(Application.body_id == row_id,
+                                                               Application.state == "pending_recommendation")),
+                "users": count(select(User.id).where(User.body_id == row_id))}
+    return {"applications": count(select(Application.id).where(Application.base_id == row_id))}
 
 
 def get_call(call_id: int) -> Call:
@@ -99,20 +233,30 @@ def calls() -> list[Call]:
     return list(db.session().scalars(select(Call).order_by(Call.opens_at.desc(), Call.id)))
 
 
-def bodies(channel: str | None = None) -> list[Body]:
-    q = select(Body).where(Body.retired.is_(False)).order_by(Body.channel, Body.id)
+def bodies(channel: str | None = None, *, include_retired: bool = False) -> list[Body]:
+    """The recommending bodies an application may name (and, for administrators, the retired ones too)."""
+    q = select(Body).order_by(Body.channel, Body.id)
+    if not include_retired:
+        q = q.where(Body.retired.is_(False))
     if channel:
         q = q.where(Body.channel == channel)
     return list(db.session().scalars(q))
 
 
-def bases() -> list[CooperationBase]:
-    return list(db.session().scalars(select(CooperationBase).where(CooperationBase.retired.is_(False))
-                                     .order_by(CooperationBase.id)))
+def bases(*, include_retired: bool = False) -> list[CooperationBase]:
+    """The cooperation bases an application may link (and, for administrators, the retired ones too)."""
+    q = select(CooperationBase).order_by(CooperationBase.id)
+    if not include_retired:
+        q = q.where(CooperationBase.retired.is_(False))
+    return list(db.session().scalars(q))
 
 
-def institutions() -> list[Institution]:
-    return list(db.session().scalars(select(Institution).order_by(Institution.id)))
+def institutions(*, include_retired: bool = False) -> list[Institution]:
+    """The institutions that may take new members (and, for administrators, the retired ones too)."""
+    q = select(Institution).order_by(Institution.id)
+    if not include_retired:
+        q = q.where(Institution.retired.is_(False))
+    return list(db.session().scalars(q))
 
 
 def reviewers() -> list[User]:

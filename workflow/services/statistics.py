@@ -208,14 +208,17 @@ def _rates(cube: list, key_of) -> list[dict[str, Any]]:
 
 
 def bases_view(actor: Actor) -> dict[str, Any]:
-    """Each base's projects, talent and results, and the registry's growth toward the plan's 500 bases."""
+    """Each base's projects, talent and results, and the registry's growth toward the plan's 500 bases.
+
+    A retired base keeps its history here, marked `retired`, after the bases in use."""
     _staff(actor)
     s = db.session()
     funded = Application.approved_amount.is_not(None)
     outcome = {key: func.coalesce(func.sum(Application.outcomes[key].as_integer()), 0).label(key)
                for key in OUTCOME_KEYS}
     q = (select(CooperationBase.id, CooperationBase.name, CooperationBase.name_en, CooperationBase.kind,
-                CooperationBase.created_at, Institution.name.label("host"), Institution.name_en.label("host_en"),
+                CooperationBase.created_at, CooperationBase.retired, Institution.name.label("host"),
+                Institution.name_en.label("host_en"),
                 func.count(Application.id).label("projects"), func.count(case((funded, Application.id))).label("funded"),
                 func.coalesce(func.sum(Application.approved_amount), 0).label("approved_amount"),
                 func.coalesce(func.sum(case((funded, Application.foreign_experts))), 0).label("foreign_experts"),
@@ -224,11 +227,10 @@ def bases_view(actor: Actor) -> dict[str, Any]:
          .select_from(CooperationBase)
          .outerjoin(Institution, Institution.id == CooperationBase.institution_id)
          .outerjoin(Application, and_(Application.base_id == CooperationBase.id, ROUTED))
-         .where(CooperationBase.retired.is_(False))
          .group_by(CooperationBase.id, Institution.name, Institution.name_en)
-         .order_by(func.count(Application.id).desc(), CooperationBase.id))
-    bases = [{"id": r.id, "name": r.name, "name_en": r.name_en, "kind": r.kind, "host": r.host,
-              "host_en": r.host_en, "registered_at": r.created_at.isoformat(), "projects": r.projects,
+         .order_by(CooperationBase.retired, func.count(Application.id).desc(), CooperationBase.id))
+    bases = [{"id": r.id, "name": r.name, "name_en": r.name_en, "kind": r.kind, "retired": bool(r.retired),
+              "host": r.host, "host_en": r.host_en, "registered_at": r.created_at.isoformat(), "projects": r.projects,
               "funded": r.funded, "approved_amount": int(r.approved_amount),
               "talent": {"foreign_experts_planned": int(r.foreign_experts),
                          "young_researchers_planned": int(r.young_researchers),
