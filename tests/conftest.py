@@ -1,14 +1,12 @@
 """Fixtures: a fresh database per test, clients that sign in as any role, factories."""
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 # Before any app is built: no test reads the developer's ./instance or environment.
@@ -22,6 +20,7 @@ from workflow.db import make_engine  # noqa: E402
 from workflow.migrate import upgrade  # noqa: E402
 
 from . import servers  # noqa: E402
+from .databases import PostgresDatabases  # noqa: E402
 from .factories import PASSWORD, Factory  # noqa: E402
 
 
@@ -43,36 +42,127 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres_template():
+    """The URL of a PostgreSQL server: FUNDFLOW_TEST_DATABASE_URL, or a throwaway cluster started here."""
+    url = os.environ.get("FUNDFLOW_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    with servers.postgres(Path(tempfile.mkdtemp(prefix="fundflow-pg-"))) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(postgres_template):
+    """This test process's migrated template and working database on that server (tests/databases.py)."""
+    made = PostgresDatabases(postgres_template)
+    yield made
+    made.close()
+
+
+# Every test that touches the database runs on both; a test about what only PostgreSQL can do
+# (several processes writing at once) asks for `pg_app` instead.
+DATABASES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=DATABASES)
+def database(request) -> str:
+    """The kind of database this test runs on: each test that touches one runs once on each."""
+    return request.param
+
+
 @pytest.fixture
-def app(tmp_path, sqlite_template):
-    shutil.copy(sqlite_template, tmp_path / "fundflow.db")
-    app = create_app({**TEST_CONFIG, "DATA_DIR": str(tmp_path),
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'fundflow.db'}"})
+def fresh_database(request, database, tmp_path):
+    """fresh_database() -> the URL of a fresh migrated database of this test's kind, ids starting from 1.
+
+    Each call gives a new one. On PostgreSQL that is this process's working database emptied again,
+    so a test uses one at a time, disposing of the app on the last before it asks for the next."""
+    count = iter(range(1, 1000))
+
+    def make() -> str:
+        if database == "sqlite":
+            path = tmp_path / f"fundflow-{next(count)}.db"
+            shutil.copy(request.getfixturevalue("sqlite_template"), path)
+            return f"sqlite:///{path}"
+        return request.getfixturevalue("postgres_databases").fresh(request.node.name)
+    return make
+
+
+@pytest.fixture
+def database_url(fresh_database):
+    return fresh_database()
+
+
+def make_app(database_url: str, data_dir, **config):
+    """The app as the tests run it, on `database_url`, its files in `data_dir`."""
+    return create_app({**TEST_CONFIG, "DATA_DIR": str(data_dir), "DATABASE_URL": database_url, **config})
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = make_app(database_url, tmp_path)
     yield app
     app.extensions["fundflow.engine"].dispose()
 
 
-@pytest.fixture(scope="session")
-def postgres_template():
-    """A PostgreSQL server (FUNDFLOW_TEST_DATABASE_URL, or a throwaway cluster) with a migrated template."""
-    url = os.environ.get("FUNDFLOW_TEST_DATABASE_URL")
-    if url:
-        yield _with_template(url)
+@pytest.fixture
+def pg_app(request, tmp_path, postgres_databases):
+    """The app on a fresh PostgreSQL database only: for tests of several processes writing at once,
+    which SQLite, one writer at a time, is not built for."""
+    app = make_app(postgres_databases.fresh(request.node.name), tmp_path)
+    yield app
+    app.extensions["fundflow.engine"].dispose()
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def module_database_url(request, tmp_path_factory):
+    """A fresh migrated database of its own for a module-scoped fixture (a seeded world the module's
+    tests share); the module's tests that use it run once on each kind."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module-db") / "fundflow.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
-    with servers.postgres(Path(tempfile.mkdtemp(prefix="fundflow-pg-"))) as url:
-        yield _with_template(url)
+    databases = request.getfixturevalue("postgres_databases")
+    name = databases.create()
+    yield databases.url(name, request.module.__name__)
+    databases.drop(name)
 
 
-def _with_template(url: str) -> str:
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text("DROP DATABASE IF EXISTS fundflow_template WITH (FORCE)"))
-        c.execute(text("CREATE DATABASE fundflow_template"))
-    admin.dispose()
-    engine = make_engine(make_url(url).set(database="fundflow_template").render_as_string(hide_password=False))
-    upgrade(engine)
-    engine.dispose()
-    return url
+class DatabaseCopies:
+    """Copies of a database a test seeded once: a file copied on SQLite, CREATE DATABASE ... TEMPLATE
+    on PostgreSQL (nobody may be connected to the original meanwhile)."""
+
+    def __init__(self, request, folder: Path):
+        self.request, self.folder, self.made = request, folder, []
+
+    def copy(self, url: str) -> str:
+        if url.startswith("sqlite"):
+            source = Path(make_url(url).database)
+            target = Path(tempfile.mkdtemp(dir=self.folder)) / source.name
+            shutil.copy(source, target)
+            return f"sqlite:///{target}"
+        databases = self.request.getfixturevalue("postgres_databases")
+        self.made.append(databases.create(template=make_url(url).database))
+        return databases.url(self.made[-1], self.request.node.name)
+
+    def drop(self, url: str) -> None:
+        if url.startswith("sqlite"):
+            shutil.rmtree(Path(make_url(url).database).parent, ignore_errors=True)
+            return
+        name = make_url(url).database
+        self.request.getfixturevalue("postgres_databases").drop(name)
+        self.made.remove(name)
+
+
+@pytest.fixture
+def database_copies(request, tmp_path):
+    """A DatabaseCopies for this test; what it leaves is removed afterwards."""
+    copies = DatabaseCopies(request, tmp_path)
+    yield copies
+    for name in list(copies.made):
+        request.getfixturevalue("postgres_databases").drop(name)
 
 
 @pytest.fixture
@@ -95,25 +185,6 @@ def redis_url(request):
     with Redis.from_url(url) as connection:
         connection.flushdb()
     return url
-
-
-_pg_databases = itertools.count(1)
-
-
-@pytest.fixture
-def pg_app(tmp_path, postgres_template):
-    """The app on a fresh PostgreSQL database, copied from the migrated template."""
-    name = f"fundflow_test_{os.getpid()}_{next(_pg_databases)}"
-    admin = create_engine(postgres_template, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE fundflow_template'))
-    url = make_url(postgres_template).set(database=name).render_as_string(hide_password=False)
-    app = create_app({**TEST_CONFIG, "DATA_DIR": str(tmp_path), "DATABASE_URL": url})
-    yield app
-    app.extensions["fundflow.engine"].dispose()
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture
