@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
+from sqlalchemy.exc import DataError
 
 from workflow import audit, bench_audit, checkpoints, db
 from workflow.cli import main
@@ -35,11 +36,10 @@ def quiet(label: str, total: int):
     return click.progressbar(length=total, label=label, file=io.StringIO())
 
 
-@pytest.fixture(params=["app", "pg_app"])
-def chain(request, monkeypatch):
+@pytest.fixture
+def chain(app, monkeypatch):
     """A valid chain of EVENTS events (the last a signed checkpoint), built as `fundflow bench --audit` builds
     one, on either database; `fundflow audit verify` walks it apart as it would a long chain."""
-    app = request.getfixturevalue(request.param)
     app.config["AUDIT_KEY"] = bench_audit.BENCH_KEY
     with app.app_context():
         bench_audit.build_chain(EVENTS, quiet)
@@ -183,11 +183,18 @@ def test_verify_chain_reports_progress_up_to_the_whole_chain(chain):
 
 
 def test_a_row_whose_data_no_longer_reads_is_named_as_changed(app):
-    """Not JSON any more: the model would fail to load it; the walk names it."""
+    """Not JSON any more: the model would fail to load it; the walk names it. PostgreSQL's json column
+    refuses such an edit outright, so there the chain stays as it was."""
     app.config["AUDIT_KEY"] = bench_audit.BENCH_KEY
     with app.app_context():
         bench_audit.build_chain(400, quiet)
-    tamper(app, "UPDATE events SET data = '{\"workflow_version\": 1' WHERE id = 200")
+    edit = "UPDATE events SET data = '{\"workflow_version\": 1' WHERE id = 200"
+    if app.extensions["fundflow.engine"].dialect.name == "postgresql":
+        with pytest.raises(DataError, match="invalid input syntax for type json"):
+            tamper(app, edit)
+        assert walked(app) == (400, None)
+        return
+    tamper(app, edit)
     count, broken = walked(app)
     assert broken == audit.Break(200, "its content does not match its hash (the row was changed)")
 

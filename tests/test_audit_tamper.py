@@ -19,10 +19,9 @@ from .factories import Factory
 KEY = "a key the database never sees"
 
 
-@pytest.fixture(params=["app", "pg_app"])
-def world(request, monkeypatch):
+@pytest.fixture
+def world(app, monkeypatch):
     """A completed project and a draft edited, checkpointed, edited and withdrawn, on either database."""
-    app = request.getfixturevalue(request.param)
     app.config["AUDIT_KEY"] = KEY
     factory = Factory(app)
     done, _ = factory.application("completed")

@@ -16,15 +16,10 @@ from workflow.models import Application, Attachment
 from .factories import Factory
 
 
-@pytest.fixture(params=["app", "pg_app"])
-def any_app(request):
-    return request.getfixturevalue(request.param)
-
-
 @pytest.fixture
-def cli(any_app, monkeypatch):
-    monkeypatch.setenv("FUNDFLOW_DATA_DIR", any_app.config["DATA_DIR"])
-    monkeypatch.setenv("FUNDFLOW_DATABASE_URL", any_app.config["DATABASE_URL"])
+def cli(app, monkeypatch):
+    monkeypatch.setenv("FUNDFLOW_DATA_DIR", app.config["DATA_DIR"])
+    monkeypatch.setenv("FUNDFLOW_DATABASE_URL", app.config["DATABASE_URL"])
     monkeypatch.setenv("FUNDFLOW_AUDIT_KEY", "checkpoint key")
     return lambda *args: CliRunner().invoke(main, list(args), catch_exceptions=False)
 
@@ -36,27 +31,27 @@ def _state(app):
                 sorted(s.scalars(select(Attachment.stored_name))))
 
 
-def test_restore_brings_back_database_files_and_checkpoints(any_app, cli, tmp_path):
-    factory = Factory(any_app)
+def test_restore_brings_back_database_files_and_checkpoints(app, cli, tmp_path):
+    factory = Factory(app)
     factory.application("in_progress")
     assert cli("audit", "checkpoint").exit_code == 0
     archive = tmp_path / "backup.tar.gz"
 
     result = cli("backup", str(archive))
     assert result.exit_code == 0, result.output
-    before = _state(any_app)  # the backup's own event is in it
+    before = _state(app)  # the backup's own event is in it
 
     factory.application("approved")  # work done after the backup ...
-    attachments = Path(any_app.config["DATA_DIR"]) / "attachments"
+    attachments = Path(app.config["DATA_DIR"]) / "attachments"
     lost = attachments / before[2][0]
     lost.unlink()  # ... and a file lost
-    assert _state(any_app) != before
+    assert _state(app) != before
 
     result = cli("restore", "--yes", str(archive))
     assert result.exit_code == 0, result.output
     assert "chain intact" in result.output
-    any_app.extensions["fundflow.engine"].dispose()  # as a restarted server would
-    assert _state(any_app) == before
+    app.extensions["fundflow.engine"].dispose()  # as a restarted server would
+    assert _state(app) == before
     assert lost.exists()
     assert sorted(p.name for p in attachments.iterdir()) == before[2]
     assert cli("audit", "verify").exit_code == 0

@@ -13,9 +13,8 @@ GUIDE = "重点支持能源与资源、新材料与先进制造领域的政府�
 GUIDE_EN = "Intergovernmental projects in energy, resources and new materials come first."
 
 
-@pytest.fixture(params=["app", "pg_app"])
-def world(request):
-    app = request.getfixturevalue(request.param)
+@pytest.fixture
+def world(app):
     factory = Factory(app)
     return factory, ApiClient(app.test_client(), factory.token(factory.user("admin")))
 

@@ -15,11 +15,6 @@ from .conftest import ApiClient
 from .factories import Factory
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_app(request):
-    return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
-
-
 @pytest.fixture
 def running(factory, api):
     application, cast = factory.application("in_progress", call=factory.call(min_matching_ratio=0.5))
@@ -52,12 +47,12 @@ def _race(calls):
         return [f.result() for f in [pool.submit(run, c) for c in calls]]
 
 
-def test_twenty_concurrent_extension_requests_leave_exactly_one_open(any_app):
-    factory = Factory(any_app)
+def test_twenty_concurrent_extension_requests_leave_exactly_one_open(app):
+    factory = Factory(app)
     application, cast = factory.application("in_progress")
 
     def ask():
-        with any_app.app_context():
+        with app.app_context():
             try:
                 changes.request_change(cast.applicant, application.id, "extension", "外方设备延期交付",
                                        {"extend_months": 6})
@@ -68,24 +63,24 @@ def test_twenty_concurrent_extension_requests_leave_exactly_one_open(any_app):
 
     outcomes = _race([ask] * 20)
     assert sorted(outcomes) == ["filed"] + ["refused"] * 19
-    assert open_requests(any_app, application.id, "extension") == 1
-    with any_app.app_context():
+    assert open_requests(app, application.id, "extension") == 1
+    with app.app_context():
         _count, broken = audit.verify(db.session())
     assert broken is None
 
 
-def test_concurrent_requests_over_http_are_told_409(any_app):
+def test_concurrent_requests_over_http_are_told_409(app):
     # Six at once: each request holds two connections (its read session and the write), and the
     # pool's fifteen must not run dry, which would be a test of the pool rather than of the rule.
-    factory = Factory(any_app)
+    factory = Factory(app)
     application, cast = factory.application("in_progress")
     token = factory.token(cast.applicant)
-    clients = [ApiClient(any_app.test_client(), token) for _ in range(6)]
+    clients = [ApiClient(app.test_client(), token) for _ in range(6)]
     responses = _race([lambda c=c: c.post(f"/applications/{application.id}/changes", json={
         "kind": "extension", "comment": "外方设备延期交付", "extend_months": 6}) for c in clients])
     assert sorted(r.status_code for r in responses) == [201] + [409] * 5, [r.json for r in responses]
     assert all(r.json["details"] == {"kind": ["already open"]} for r in responses if r.status_code == 409)
-    assert open_requests(any_app, application.id, "extension") == 1
+    assert open_requests(app, application.id, "extension") == 1
 
 
 def test_a_second_open_request_of_a_kind_is_refused_but_another_kind_is_taken(factory, running):

@@ -121,18 +121,15 @@ def test_an_unknown_status_is_refused(app):
         compliance.where("fine")
 
 
-def test_the_same_derivation_runs_on_postgresql(pg_app):
+def test_several_projects_derive_their_statuses_at_once(app, factory):
     """The grace period is date arithmetic, which SQLite and PostgreSQL spell differently."""
-    from tests.factories import Factory
-
-    factory = Factory(pg_app)
     cases = {}
     for specs, expected in ([(-40, "overdue")], compliance.NON_COMPLIANT), ([(-3, "planned")], compliance.OVERDUE), \
             ([(12, "planned")], compliance.AT_RISK), ([(90, "planned")], compliance.ON_TRACK):
         application, cast = factory.application("in_progress")
         _milestones(factory, application.id, *specs)
         cases[application.id] = expected
-    with pg_app.test_request_context():
+    with app.test_request_context():
         assert compliance.statuses(cases) == cases
         for status in compliance.STATUSES:
             items, _total = apps.list_applications(cast.officer, compliance=status)
@@ -170,17 +167,12 @@ def _past_grace(factory, app_id: int) -> None:
     _milestones(factory, app_id, (-40, "planned"))
 
 
-@pytest.mark.parametrize("app_fixture", ["app", "pg_app"])
-def test_the_scan_suspends_once_however_often_and_from_however_many_threads(request, app_fixture):
+def test_the_scan_suspends_once_however_often_and_from_however_many_threads(app, factory):
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
     from workflow.scan import scan
 
-    from .factories import Factory
-
-    app = request.getfixturevalue(app_fixture)
-    factory = Factory(app)
     application, cast = factory.application("in_progress")
     _past_grace(factory, application.id)
     barrier = threading.Barrier(4)
@@ -207,16 +199,11 @@ def test_the_scan_suspends_once_however_often_and_from_however_many_threads(requ
     assert _suspensions(app, application.id) == ["system"]
 
 
-@pytest.mark.parametrize("app_fixture", ["app", "pg_app"])
-def test_scans_from_several_processes_suspend_once(request, app_fixture, tmp_path):
+def test_scans_from_several_processes_suspend_once(app, factory, tmp_path):
     import os
     import subprocess
     import sys
 
-    from .factories import Factory
-
-    app = request.getfixturevalue(app_fixture)
-    factory = Factory(app)
     application, _cast = factory.application("in_progress")
     _past_grace(factory, application.id)
     url = app.extensions["fundflow.engine"].url.render_as_string(hide_password=False)

@@ -14,11 +14,6 @@ from .conftest import ApiClient
 from .factories import Factory
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_app(request):
-    return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
-
-
 def _race(calls):
     """Run the calls at the same instant, each in its own thread; return their results in order."""
     barrier = threading.Barrier(len(calls))
@@ -50,12 +45,12 @@ def _verify(app):
 
 
 @pytest.mark.parametrize("triggers", [("recommend", "recommend"), ("recommend", "decline_recommendation")])
-def test_two_recommenders_at_once_exactly_one_wins(any_app, triggers):
-    factory = Factory(any_app)
+def test_two_recommenders_at_once_exactly_one_wins(app, triggers):
+    factory = Factory(app)
     application, cast = factory.application("pending_recommendation")
     token = factory.token(cast.recommender)
-    clients = [ApiClient(any_app.test_client(), token) for _ in triggers]
-    before = _events(any_app, application.id)
+    clients = [ApiClient(app.test_client(), token) for _ in triggers]
+    before = _events(app, application.id)
 
     responses = _race([
         lambda c=c, t=t: c.fire(application.id, t, comment="同意", version=application.version)
@@ -67,21 +62,21 @@ def test_two_recommenders_at_once_exactly_one_wins(any_app, triggers):
     assert loser["error"] in ("stale_version", "transition_refused")
     winner = next(r for r in responses if r.status_code == 200).json
     assert winner["version"] == application.version + 1
-    assert _events(any_app, application.id) == before + 1
-    count, broken = _verify(any_app)
-    assert broken is None and count == _events(any_app)
+    assert _events(app, application.id) == before + 1
+    count, broken = _verify(app)
+    assert broken is None and count == _events(app)
 
 
-def test_many_writers_on_many_applications_keep_one_chain(pg_app):
-    """Under READ COMMITTED, appends from many connections stay one gap-free chain."""
-    factory = Factory(pg_app)
+def test_many_writers_on_many_applications_keep_one_chain(app):
+    """Appends from many connections stay one gap-free chain (on PostgreSQL under READ COMMITTED)."""
+    factory = Factory(app)
     cast = factory.cast()
     apps = [factory.application("in_progress", cast=cast)[0] for _ in range(4)]
     token = factory.token(cast.officer)
-    before = _events(pg_app)
+    before = _events(app)
 
     def flip(app_id):
-        client = ApiClient(pg_app.test_client(), token)
+        client = ApiClient(app.test_client(), token)
         codes = []
         for i in range(5):
             trigger = "suspend" if i % 2 == 0 else "resume"
@@ -93,24 +88,24 @@ def test_many_writers_on_many_applications_keep_one_chain(pg_app):
 
     assert all(code in (200, 409) for codes in results for code in codes)
     successes = sum(code == 200 for codes in results for code in codes)
-    assert _events(pg_app) == before + successes
+    assert _events(app) == before + successes
     for application in apps:
         moved = sum(codes.count(200) for a, codes in zip(writers, results) if a is application)
         # Every success flipped the state once: an odd number leaves it suspended.
         expected = "suspended" if moved % 2 else "in_progress"
         assert factory.reload(application.id).state == expected
-    count, broken = _verify(pg_app)
-    assert broken is None and count == _events(pg_app)
+    count, broken = _verify(app)
+    assert broken is None and count == _events(app)
 
 
-def test_concurrent_approvals_never_overspend_the_call(any_app):
-    factory = Factory(any_app)
+def test_concurrent_approvals_never_overspend_the_call(app):
+    factory = Factory(app)
     call = factory.call(total_budget=5_000_000)
     cast = factory.cast()
     first, _ = factory.application("decision_pending", cast=cast, call=call)
     second, _ = factory.application("decision_pending", cast=cast, call=call)
     token = factory.token(cast.officer)
-    clients = [ApiClient(any_app.test_client(), token) for _ in range(2)]
+    clients = [ApiClient(app.test_client(), token) for _ in range(2)]
 
     responses = _race([lambda c=c, a=a: c.fire(a.id, "approve", approved_amount=3_000_000)
                        for c, a in zip(clients, (first, second))])

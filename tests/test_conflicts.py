@@ -17,10 +17,9 @@ from .conftest import ApiClient
 from .factories import Factory
 
 
-@pytest.fixture(params=["app", "pg_app"])
-def world(request):
+@pytest.fixture
+def world(app):
     """(factory, api) on SQLite and on PostgreSQL: names are compared as text, which the databases may differ on."""
-    app = request.getfixturevalue(request.param)
     factory = Factory(app)
 
     def api(actor):

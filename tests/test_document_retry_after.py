@@ -14,10 +14,9 @@ from .conftest import ApiClient, PageClient
 from .factories import Factory
 
 
-@pytest.fixture(params=["app", "pg_app"])
-def issued(request):
+@pytest.fixture
+def issued(app):
     """An approved application's decision notice, its applicant, and the file as it was issued."""
-    app = request.getfixturevalue(request.param)
     factory = Factory(app)
     factory.user("admin")
     application, cast = factory.application("approved")

@@ -84,10 +84,8 @@ def test_every_kind_of_document(app, factory, state, trigger, kind, words):
         assert word in text, word
 
 
-@pytest.mark.parametrize("app_fixture", ["app", "pg_app"])
-def test_numbers_stay_gap_free_under_concurrency_and_rollbacks(request, app_fixture):
+def test_numbers_stay_gap_free_under_concurrency_and_rollbacks(app):
     """Eight threads take numbers; one in ten rolls back: the committed ones are exactly 1..N."""
-    app = request.getfixturevalue(app_fixture)
     committed, lock, rng = [], threading.Lock(), random.Random(7)
     plan = [rng.random() < 0.1 for _ in range(80)]
 

@@ -41,20 +41,17 @@ def test_the_admin_page_says_why_at_the_field_and_changes_nothing(factory, pages
     assert _admin_row(factory, admin.id) == ("admin", True)
 
 
-def test_two_admins_stepping_down_at_once_leave_one_on_postgresql(pg_app):
+def test_two_admins_stepping_down_at_once_leave_one(app, factory):
     """Each deactivates the other and themselves at the same moment: one admin always remains."""
     import threading
 
     from workflow.services import accounts
 
-    from .factories import Factory
-
-    factory = Factory(pg_app)
     first, second = factory.user("admin"), factory.user("admin")
     barrier, outcomes = threading.Barrier(2), []
 
     def step_down(user_id):
-        with pg_app.app_context():
+        with app.app_context():
             barrier.wait()
             try:
                 accounts.update_user(user_id, {"active": False})

@@ -1,29 +1,21 @@
 """A notice fits its columns whatever the title: on PostgreSQL a too-long subject is an error, not a truncation."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from workflow import db
 from workflow.models import Notice, Outbox
 
-from .factories import Factory
 
-
-@pytest.fixture(params=["app", "pg_app"])
-def any_app(request):
-    return request.getfixturevalue(request.param)
-
-
-def test_a_300_character_title_gives_a_delivered_notice_with_a_shortened_subject(any_app):
+def test_a_300_character_title_gives_a_delivered_notice_with_a_shortened_subject(app, factory):
     title = "中" * 300
-    app, cast = Factory(any_app).application("pending_recommendation", title=title)
-    with any_app.app_context():
+    application, cast = factory.application("pending_recommendation", title=title)
+    with app.app_context():
         s = db.session()
         jobs = s.scalars(select(Outbox)).all()
         assert jobs and all(j.done_at is not None and j.failed_at is None for j in jobs), \
             [(j.job, j.last_error) for j in jobs]
-        notices = s.scalars(select(Notice).where(Notice.application_id == app.id)).all()
+        notices = s.scalars(select(Notice).where(Notice.application_id == application.id)).all()
         assert notices
         for notice in notices:
             assert len(notice.subject) <= Notice.__table__.c.subject.type.length

@@ -20,11 +20,6 @@ PUBLISHED = {"id", "title", "title_en", "summary", "institution", "institution_e
 BUDGET_WORDS = ("budget", "central", "matching", "self_raised", "approved", "amount", "review", "comment", "score")
 
 
-@pytest.fixture(params=["app", "pg_app"])
-def any_app(request):
-    return request.getfixturevalue(request.param)
-
-
 def _issued(app, app_id: int, kind: str) -> tuple[Document, bytes]:
     with app.app_context():
         doc = db.session().scalar(select(Document).where(Document.application_id == app_id, Document.kind == kind))
@@ -101,11 +96,11 @@ def test_only_open_calls_are_published(app, factory):
 # --- verifying a document --------------------------------------------------------------------------------------
 
 
-def test_a_genuine_document_by_number_and_by_file(any_app):
-    factory = Factory(any_app)
+def test_a_genuine_document_by_number_and_by_file(app):
+    factory = Factory(app)
     project, _cast = factory.application("approved")
-    doc, pdf = _issued(any_app, project.id, "decision_notice")
-    with any_app.test_request_context():
+    doc, pdf = _issued(app, project.id, "decision_notice")
+    with app.test_request_context():
         by_number = publicity.verify(doc.number)
         assert by_number.issued and by_number.event_intact and by_number.file_matches is None
         # A number alone names no unpublished project: only the holder of the genuine file learns whose it is.
@@ -122,12 +117,12 @@ def test_a_genuine_document_by_number_and_by_file(any_app):
         assert publicity.verify(f" {loose} ").number == doc.number
 
 
-def test_an_altered_file_is_told_apart(any_app):
-    factory = Factory(any_app)
+def test_an_altered_file_is_told_apart(app):
+    factory = Factory(app)
     project, _cast = factory.application("approved")
-    doc, pdf = _issued(any_app, project.id, "decision_notice")
+    doc, pdf = _issued(app, project.id, "decision_notice")
     altered = _altered(pdf)
-    with any_app.test_request_context():
+    with app.test_request_context():
         assert publicity.verify(doc.number, altered).file_matches is False
         # without the number, the number the file's metadata names is checked against the record
         assert publicity.number_in_pdf(altered) == doc.number

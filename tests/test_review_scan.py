@@ -14,9 +14,8 @@ from .conftest import ApiClient
 from .factories import Factory
 
 
-@pytest.fixture(params=["app", "pg_app"])
-def world(request):
-    app = request.getfixturevalue(request.param)
+@pytest.fixture
+def world(app):
     factory = Factory(app)
 
     def api(actor):

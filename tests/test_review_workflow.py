@@ -17,11 +17,6 @@ from .factories import Factory, snapshot
 REVIEW = {"score": 82, "opinion": "合作基础扎实，技术路线清晰。", "recommendation": "fund"}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_app(request):
-    return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
-
-
 class Panel:
     """One application in expert review, its officer and reviewers as API clients."""
 
@@ -216,12 +211,12 @@ def _race(calls):
 
 
 @pytest.mark.parametrize("round_", range(3))  # a race lost without the lock shows within a few rounds
-def test_reviews_submitted_at_the_same_instant_close_review_exactly_once(any_app, round_):
-    factory = Factory(any_app)
+def test_reviews_submitted_at_the_same_instant_close_review_exactly_once(app, round_):
+    factory = Factory(app)
     call = factory.call(quorum=3)
     application, cast = factory.application("expert_review", call=call)
-    officer = ApiClient(any_app.test_client(), factory.token(cast.officer))
-    clients = [ApiClient(any_app.test_client(), factory.token(r)) for r in cast.reviewers]
+    officer = ApiClient(app.test_client(), factory.token(cast.officer))
+    clients = [ApiClient(app.test_client(), factory.token(r)) for r in cast.reviewers]
     ids = []
     for reviewer, client in zip(cast.reviewers, clients):
         review_id = officer.post(f"/applications/{application.id}/reviews", json={"reviewer_id": reviewer.id}).json["id"]
@@ -238,7 +233,7 @@ def test_reviews_submitted_at_the_same_instant_close_review_exactly_once(any_app
     closes = _events(factory, application_id=application.id, trigger="close_review")
     assert [(e.role, e.from_state, e.to_state) for e in closes] == [("system", "expert_review", "decision_pending")]
     assert officer.get(f"/applications/{application.id}").json["state"] == "decision_pending"
-    with any_app.app_context():
+    with app.app_context():
         count, broken = audit.verify(db.session())
         assert broken is None
     # the close comes after the submission that completed the quorum

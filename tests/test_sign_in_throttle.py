@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-import pytest
 from sqlalchemy import func, select
 
 from workflow import db
@@ -146,12 +145,8 @@ def test_a_page_sign_in_is_throttled_and_recorded_as_from_the_page(app, factory,
     assert {e.data["via"] for e in events(app, "sign_in_failed")} == {"page"}
 
 
-@pytest.mark.parametrize("app_fixture", ["app", "pg_app"])
-def test_forty_concurrent_wrong_passwords_check_no_more_than_allowed(request, app_fixture):
-    app = request.getfixturevalue(app_fixture)
-    from .factories import Factory
-
-    user = Factory(app).user("officer")
+def test_forty_concurrent_wrong_passwords_check_no_more_than_allowed(app, factory):
+    user = factory.user("officer")
     start = threading.Barrier(40)
     codes: list[int] = []
 

@@ -90,16 +90,11 @@ def test_groups_under_three_show_no_amount_but_to_the_staff(api, pages, factory)
 # --- milestones kept on time --------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["app", "pg_app"])
-def any_app(request):
-    return request.getfixturevalue(request.param)
-
-
-def test_on_time_rate_on_a_constructed_data_set(any_app):
+def test_on_time_rate_on_a_constructed_data_set(app):
     """Reports just before and just after midnight in Beijing on the due date, awaiting and unreported ones."""
     from workflow.models import Body  # noqa: F401  (the embassy body below)
 
-    factory = Factory(any_app)
+    factory = Factory(app)
     first, cast = factory.application("in_progress")
     embassy = factory.cast(recommender=factory.user("recommender", body=factory.body(
         channel="embassy", kind="embassy_section")))
@@ -113,7 +108,7 @@ def test_on_time_rate_on_a_constructed_data_set(any_app):
                     (-5, "planned", None),                                          # past due, no report: late
                     (10, "planned", None),                                          # not yet due: not counted
                     (-2, "returned", _utc(TODAY - dt.timedelta(days=4), 1, 0)))   # sent back, now past due: late
-    with any_app.test_request_context():
+    with app.test_request_context():
         stats = statistics.statistics(cast.officer)
     by_channel = {r["key"]: r for r in stats["on_time"]["by_channel"]}
     assert by_channel["intergovernmental"] == {"key": "intergovernmental", "on_time": 1, "late": 1, "settled": 2,

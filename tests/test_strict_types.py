@@ -17,9 +17,8 @@ from .factories import Factory, snapshot
 NOT_BOOLEANS = [0, 1, "true", "false", 1.0, "yes"]
 
 
-@pytest.fixture(params=["app", "pg_app"])
-def world(request):
-    app = request.getfixturevalue(request.param)
+@pytest.fixture
+def world(app):
     factory = Factory(app)
 
     def api(actor):
