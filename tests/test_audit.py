@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,8 @@ from sqlalchemy import select
 from workflow import audit, db
 from workflow.cli import main
 from workflow.models import ChainHead, Event
+
+from .factories import tamper
 
 
 @pytest.fixture
@@ -32,15 +33,6 @@ def cli(app, monkeypatch):
         return CliRunner().invoke(main, list(args), catch_exceptions=False)
     return run
 
-
-def sql(app, statement, **params):
-    """Tamper as someone with the database file would: foreign keys are no obstacle to them."""
-    path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    connection = sqlite3.connect(path)
-    connection.execute("PRAGMA foreign_keys=OFF")
-    with connection:
-        connection.execute(statement, params)
-    connection.close()
 
 
 def events(app):
@@ -66,7 +58,7 @@ def test_every_change_is_a_linked_event(app, lifecycle):
 
 def test_an_edited_event_is_named(app, lifecycle, cli):
     target = events(app)[10]
-    sql(app, "UPDATE events SET comment = 'rewritten' WHERE id = :id", id=target.id)
+    tamper(app, "UPDATE events SET comment = 'rewritten' WHERE id = :id", id=target.id)
 
     count, broken = verify(app)
     assert broken.event_id == target.id and "changed" in broken.reason
@@ -79,13 +71,13 @@ def test_an_edited_event_is_named(app, lifecycle, cli):
                                            ("created_at", "2020-01-01 00:00:00.000000")])
 def test_any_edited_field_is_caught(app, lifecycle, column, value):
     target = next(e for e in events(app) if e.trigger == "approve")
-    sql(app, f"UPDATE events SET {column} = :value WHERE id = :id", value=value, id=target.id)
+    tamper(app, f"UPDATE events SET {column} = :value WHERE id = :id", value=value, id=target.id)
     assert verify(app)[1].event_id == target.id
 
 
 def test_a_removed_event_is_named(app, lifecycle, cli):
     rows = events(app)
-    sql(app, "DELETE FROM events WHERE id = :id", id=rows[5].id)
+    tamper(app, "DELETE FROM events WHERE id = :id", id=rows[5].id)
 
     broken = verify(app)[1]
     assert broken.event_id == rows[6].id and f"event {rows[5].id} is missing" in broken.reason
@@ -94,7 +86,7 @@ def test_a_removed_event_is_named(app, lifecycle, cli):
 
 def test_removing_the_newest_events_is_caught_by_the_head(app, lifecycle):
     last = events(app)[-1]
-    sql(app, "DELETE FROM events WHERE id >= :id", id=last.id - 2)
+    tamper(app, "DELETE FROM events WHERE id >= :id", id=last.id - 2)
     broken = verify(app)[1]
     assert broken.event_id is None and "removed" in broken.reason
 

@@ -4,22 +4,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import sqlite3
 
 import pytest
 
 from workflow.services.audit_log import CSV_COLUMNS
 
+from .factories import tamper
+
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
-
-def tamper(app, statement, **params):
-    """Change a row as someone with the database file would (see tests/test_audit.py)."""
-    connection = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"))
-    connection.execute("PRAGMA foreign_keys=OFF")
-    with connection:
-        connection.execute(statement, params)
-    connection.close()
 
 
 @pytest.fixture

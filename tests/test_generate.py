@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from workflow import create_app, db
+from workflow import db
 from workflow.cli import main
 from workflow.engine import workflow
 from workflow.errors import InvalidInput
@@ -22,25 +21,14 @@ from workflow.permissions import Actor
 from workflow.services import conflicts
 from workflow.services.audit_log import verify_chain
 
-from .conftest import TEST_CONFIG
+from .conftest import make_app
 
 AS_OF = dt.date(2026, 12, 1)
 LIFECYCLE = set(workflow("application").states)
 
 
-@pytest.fixture(params=["app", "pg_app"])
-def any_app(request):
-    return request.getfixturevalue(request.param)
-
-
-def _fresh_sqlite_app(path: Path, template: Path):
-    path.mkdir()
-    shutil.copy(template, path / "fundflow.db")
-    return create_app({**TEST_CONFIG, "DATA_DIR": str(path), "DATABASE_URL": f"sqlite:///{path / 'fundflow.db'}"})
-
-
-def test_a_data_set_through_the_engine(any_app):
-    with any_app.app_context():
+def test_a_data_set_through_the_engine(app):
+    with app.app_context():
         summary = generate(200, seed=11, as_of=AS_OF)
         s = db.session()
         states = dict(s.execute(select(Application.state, func.count()).group_by(Application.state)).all())
@@ -58,7 +46,7 @@ def test_a_data_set_through_the_engine(any_app):
         _events_in_time_order(s)
         _follow_ups_as_the_engine_staged_them(s)
         _panels_free_of_conflicts(s)
-        _attachments_on_disk(s, Path(any_app.config["DATA_DIR"]))
+        _attachments_on_disk(s, Path(app.config["DATA_DIR"]))
         _the_app_adds_rows_after_it()
 
 
@@ -148,9 +136,10 @@ def _attachments_on_disk(s, data_dir: Path) -> None:
         assert hashlib.sha256(content).hexdigest() == att.sha256 and content.startswith(b"%PDF-")
 
 
-def test_the_same_seed_gives_the_same_data_set(tmp_path, sqlite_template):
+def test_the_same_seed_gives_the_same_data_set(tmp_path, fresh_database):
     def chain(name: str, seed: int):
-        app = _fresh_sqlite_app(tmp_path / name, sqlite_template)
+        (tmp_path / name).mkdir()
+        app = make_app(fresh_database(), tmp_path / name)
         try:
             with app.app_context():
                 generate(120, seed=seed, as_of=AS_OF, follow_ups="none")
@@ -173,10 +162,10 @@ def test_follow_ups_left_out(app):
         assert verify_chain().intact
 
 
-def test_refuses_a_database_that_is_not_empty(any_app):
+def test_refuses_a_database_that_is_not_empty(app):
     from workflow.services import accounts
 
-    with any_app.app_context():
+    with app.app_context():
         accounts.create_user("officer@example.cn", "correct horse battery", "officer")
         before = db.session().scalar(select(func.count(Event.id)))
         with pytest.raises(InvalidInput) as refused:
@@ -197,10 +186,9 @@ def test_bad_choices_are_refused(app):
         assert db.session().scalar(select(func.count(Event.id))) == 0
 
 
-def test_the_command(tmp_path, sqlite_template, monkeypatch):
-    shutil.copy(sqlite_template, tmp_path / "fundflow.db")
+def test_the_command(tmp_path, database_url, monkeypatch):
     monkeypatch.setenv("FUNDFLOW_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("FUNDFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'fundflow.db'}")
+    monkeypatch.setenv("FUNDFLOW_DATABASE_URL", database_url)
     result = CliRunner().invoke(main, ["generate", "--applications", "40", "--as-of", "2026-12-01", "--seed", "9",
                                        "--follow-ups", "none", "--batch", "300"])
     assert result.exit_code == 0, result.output

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from workflow import create_app
-
-from .conftest import TEST_CONFIG
+from .conftest import make_app
+from .databases import url_of
 
 
 def test_healthz_answers_while_the_process_lives(app):
@@ -27,9 +26,12 @@ def test_readyz_is_not_ready_when_migrations_are_behind(app):
     assert response.json["checks"]["migrations"].startswith("behind")
 
 
-def test_readyz_is_not_ready_when_the_database_is_gone(tmp_path):
-    missing = tmp_path / "no" / "such" / "dir" / "fundflow.db"
-    app = create_app({**TEST_CONFIG, "DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{missing}"})
+def test_readyz_is_not_ready_when_the_database_is_gone(request, database, tmp_path):
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'fundflow.db'}"
+    else:
+        url = url_of(request.getfixturevalue("postgres_template"), "fundflow_no_such_database")
+    app = make_app(url, tmp_path)
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.json["checks"]["database"].startswith("unavailable")

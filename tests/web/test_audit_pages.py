@@ -5,21 +5,15 @@ import csv
 import datetime as dt
 import io
 import re
-import sqlite3
 
 import pytest
 
 from workflow.services.audit_log import CSV_COLUMNS
 
+from ..factories import tamper
+
 PAGES = [("GET", "/admin/audit"), ("GET", "/admin/audit.csv"), ("POST", "/admin/audit/verify")]
 
-
-def tamper(app, statement, **params):
-    connection = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"))
-    connection.execute("PRAGMA foreign_keys=OFF")
-    with connection:
-        connection.execute(statement, params)
-    connection.close()
 
 
 def event_ids(html: str) -> list[int]:
