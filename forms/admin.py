@@ -8,6 +8,7 @@ from wtforms import (
     DateTimeLocalField,
     DecimalField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -16,7 +17,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from .fields import NoControlCharacters
 
@@ -120,6 +121,27 @@ class BaseForm(FlaskForm):
     def data_for_service(self) -> dict:
         return {"name": self.name.data.strip(), "name_en": (self.name_en.data or "").strip() or None,
                 "kind": self.kind.data, "institution_id": _id_choice(self.institution_id)}
+
+
+class InstitutionEditForm(InstitutionForm):
+    submit = SubmitField(_l("Save the institution"))
+
+
+class BodyEditForm(BodyForm):
+    submit = SubmitField(_l("Save the recommending body"))
+
+
+class BaseEditForm(BaseForm):
+    submit = SubmitField(_l("Save the base"))
+
+
+class RetirementForm(FlaskForm):
+    """Retire a registry row (`retired` "1") or put it back in use ("0"); the button asks first."""
+
+    retired = HiddenField(validators=[AnyOf(("1", "0"))])
+
+    def retire(self) -> bool:
+        return self.retired.data == "1"
 
 
 def _plausible(field) -> None:

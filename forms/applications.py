@@ -148,12 +148,15 @@ class ApplicationForm(FlaskForm):
     save = SubmitField(_l("Save draft"))
 
     def setup(self, *, calls, bodies, bases, channels, fields, cooperation_types, countries,
-              partner_kinds) -> None:
+              partner_kinds, retired_bodies=()) -> None:
         """Fill the choices, which depend on the registry and the reader's language.
 
         Each argument is a list of (value, label) pairs, except `calls`: (id, label, option attributes),
         `bodies`: (id, label, channel, channel label) and `countries`: (code, label, group label).
+        `retired_bodies`: the ids among `bodies` that are retired (shown, because the draft names one,
+        but refused: no application is submitted to a retired body).
         """
+        self._retired_bodies = set(retired_bodies)
         self.call_id.choices = [BLANK(_l("Choose a call")), *_choices(calls)]
         self.field.choices = [BLANK(), *_choices(fields)]
         self.cooperation_type.choices = [BLANK(), *_choices(cooperation_types)]
@@ -217,6 +220,9 @@ class ApplicationForm(FlaskForm):
         channel = self._body_channels.get(field.data)
         if channel is None:
             raise ValidationError(_l("Choose one of the listed options."))
+        if field.data in self._retired_bodies:
+            raise ValidationError(_l("This recommending body is retired and takes no new applications. "
+                                     "Choose another body of the channel."))
         if self.channel.data and channel != self.channel.data:
             raise ValidationError(_l("This body does not recommend through the chosen channel. "
                                      "Choose a body of that channel."))

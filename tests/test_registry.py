@@ -229,7 +229,7 @@ def test_a_bodys_channel_changes_only_while_no_application_names_it(factory, adm
     before, since = row_of(factory, "bodies", body_id), head(factory)
     r = admin.patch(f"/bodies/{body_id}", json={"channel": "embassy"})
     _refused_at(r, "channel")
-    assert "1 applications" in r.json["message"] or "applications name" in r.json["message"]
+    assert r.json["message"] == "applications name this body under its channel (1 in all)"
     assert row_of(factory, "bodies", body_id) == before and head(factory) == since
     assert admin.patch(f"/bodies/{body_id}", json={"kind": "ministry_department"}).status_code == 200
     unused = made(admin, "bodies")

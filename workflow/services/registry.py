@@ -151,10 +151,10 @@ def _body_channel(s: Session, body: Body, changes: dict[str, Any]) -> None:
         return
     named = s.scalar(select(func.count(Application.id)).where(Application.body_id == body.id))
     if named:
-        raise InvalidInput(f"{named} applications name this body under its channel",
+        raise InvalidInput(f"applications name this body under its channel ({named} in all)",
                            {"channel": ["applications name this body under its channel"]},
-                           template=N_("%(n)s applications name this body under its present channel, so the "
-                                       "channel cannot change. Retire the body and add one for the other "
+                           template=N_("Applications name this body under its present channel (%(n)s in all), so "
+                                       "the channel cannot change. Retire the body and add one for the other "
                                        "channel."), params={"n": named})
 
 
@@ -194,15 +194,15 @@ def get_base(base_id: int) -> CooperationBase:
     return _get(CooperationBase, base_id)
 
 
-def usage(model: type, row_id: int) -> dict[str, int]:
-    """How many records name a registry row (what retiring it leaves in place), by kind."""
+def usage(kind: str, row_id: int) -> dict[str, int]:
+    """How many records name a registry row of `kind` (institution, body, base): what retiring it keeps."""
     s = db.session()
     count = lambda q: s.scalar(select(func.count()).select_from(q.subquery()))  # noqa: E731
-    if model is Institution:
+    if kind == "institution":
         return {"applications": count(select(Application.id).where(Application.institution_id == row_id)),
                 "users": count(select(User.id).where(User.institution_id == row_id)),
                 "bases": count(select(CooperationBase.id).where(CooperationBase.institution_id == row_id))}
-    if model is Body:
+    if kind == "body":
         return {"applications": count(select(Application.id).where(Application.body_id == row_id)),
                 "pending": count(select(Application.id).where(Application.body_id == row_id,
                                                                Application.state == "pending_recommendation")),

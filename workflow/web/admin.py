@@ -1,7 +1,8 @@
 """Pages: administration (admins): users, institutions, recommending bodies, calls and bases.
 
-Each change calls the service the API's admin endpoints call. Nothing is deleted: a call is
-retired (the only reference row a service can retire today).
+Each change calls the service the API's admin endpoints call. Nothing is deleted: a call,
+an institution, a body or a base is retired (and may be put back in use); a retired row is
+no longer offered, and what already names it keeps it.
 """
 from __future__ import annotations
 
@@ -13,18 +14,22 @@ from flask_babel import gettext
 from .. import labels
 from ..errors import NotPermitted, WorkflowError
 from ..forms.admin import (
+    BaseEditForm,
     BaseForm,
+    BodyEditForm,
     BodyForm,
     CallEditForm,
     CallForm,
+    InstitutionEditForm,
     InstitutionForm,
+    RetirementForm,
     UserCreateForm,
     UserEditForm,
 )
 from ..services import accounts, registry
 from ..services.audit_log import BEIJING
 from .common import actor, refuse
-from .i18n import label, pick
+from .i18n import label, offered, pick, registry_name
 from .messages import N_
 
 bp = Blueprint("admin", __name__)
@@ -44,6 +49,7 @@ SERVICE_MESSAGES = (
     N_("the call must close after it opens"),
     N_("must be after opens_at"),
     N_("only administrators may do this"),
+    N_("applications name this body under its channel"),
 )
 
 
@@ -57,13 +63,14 @@ def _choices(table: dict) -> list[tuple[str, str]]:
     return [(code, label(table, code)) for code in table]
 
 
-def _institutions() -> list[tuple[str, str]]:
-    return [(str(i.id), pick(i.name, i.name_en)) for i in registry.institutions() if not i.retired]
+def _institutions(keep: int | None = None) -> list[tuple[str, str]]:
+    """The institutions to choose from: those in use, and the retired one the record has (`keep`)."""
+    return [(str(i.id), registry_name(i)) for i in offered(registry.institutions(include_retired=True), keep)]
 
 
-def _bodies() -> list[tuple[str, str]]:
-    return [(str(b.id), f"{pick(b.name, b.name_en)}（{label(labels.CHANNELS, b.channel)}）")
-            for b in registry.bodies()]
+def _bodies(keep: int | None = None) -> list[tuple[str, str]]:
+    return [(str(b.id), f"{registry_name(b)}（{label(labels.CHANNELS, b.channel)}）")
+            for b in offered(registry.bodies(include_retired=True), keep)]
 
 
 def to_utc(wall: dt.datetime) -> dt.datetime:
@@ -78,8 +85,9 @@ def to_beijing(instant: dt.datetime) -> dt.datetime:
 # --- users -------------------------------------------------------------------------------
 
 
-def _user_choices(form) -> None:
-    form.set_choices([(r, label(labels.ROLES, r)) for r in ROLES], _institutions(), _bodies())
+def _user_choices(form, user=None) -> None:
+    form.set_choices([(r, label(labels.ROLES, r)) for r in ROLES],
+                     _institutions(user.institution_id if user else None), _bodies(user.body_id if user else None))
 
 
 @bp.route("/admin/users", methods=["GET", "POST"])
@@ -101,8 +109,8 @@ def users():
     elif form.is_submitted():
         status = 422
     return render_template("admin/users.html", form=form, users=registry.users(),
-                           institutions={i.id: i for i in registry.institutions()},
-                           bodies={b.id: b for b in registry.bodies()}), status
+                           institutions={i.id: i for i in registry.institutions(include_retired=True)},
+                           bodies={b.id: b for b in registry.bodies(include_retired=True)}), status
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
@@ -112,7 +120,7 @@ def user(user_id: int):
         "name": row.name, "role": row.role, "active": row.active,
         "institution_id": str(row.institution_id) if row.institution_id else "",
         "body_id": str(row.body_id) if row.body_id else ""})
-    _user_choices(form)
+    _user_choices(form, row)
     status = 200
     if form.validate_on_submit():
         try:
@@ -137,9 +145,12 @@ def _posted() -> bool:
 
 
 # --- institutions, bodies, bases -----------------------------------------------------------
+#
+# Each has a list page (the rows in use, then the retired ones apart) with a form to add one, and an
+# edit page per row with its retire (or reinstate) button, which asks before it acts.
 
 
-def _create_page(form, create, template: str, endpoint: str, rows: dict, done: str):
+def _create_page(form, create, template: str, endpoint: str, rows: list, done: str, **context):
     status = 200
     if form.validate_on_submit():
         try:
@@ -152,34 +163,137 @@ def _create_page(form, create, template: str, endpoint: str, rows: dict, done: s
             return redirect(url_for(endpoint))
     elif form.is_submitted():
         status = 422
-    return render_template(template, form=form, **rows), status
+    return render_template(template, form=form, rows=[r for r in rows if not r.retired],
+                           retired=[r for r in rows if r.retired], **context), status
+
+
+def _edit_page(form, row, update, template: str, endpoint: str, done: str, **context):
+    """Save what the form changes (nothing changed: no call, no event); refusals at their fields."""
+    status = 200
+    if form.validate_on_submit():
+        changes = {key: value for key, value in form.data_for_service().items() if getattr(row, key) != value}
+        if not changes:
+            flash(gettext("Nothing was changed."), "info")
+            return redirect(url_for(endpoint, row_id=row.id))
+        try:
+            saved = update(actor(), row.id, changes)
+        except WorkflowError as err:
+            refuse(err, form)
+            status = err.status
+        else:
+            flash(done % {"name": pick(saved.name, saved.name_en)}, "success")
+            return redirect(url_for(endpoint, row_id=row.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template(template, form=form, row=row, retirement=RetirementForm(formdata=None),
+                           **context), status
+
+
+def _retirement(row, update, endpoint: str):
+    """Retire the row, or put it back in use, as the button said; then back to its page."""
+    form = RetirementForm()
+    if not form.validate_on_submit():
+        flash(gettext("The request could not be understood. Reload the page and try again."), "danger")
+        return redirect(url_for(endpoint, row_id=row.id))
+    retire = form.retire()
+    if row.retired == retire:
+        flash(gettext("Nothing was changed."), "info")
+        return redirect(url_for(endpoint, row_id=row.id))
+    try:
+        update(actor(), row.id, {"retired": retire})
+    except WorkflowError as err:
+        refuse(err)
+    else:
+        name = pick(row.name, row.name_en)
+        if retire:
+            flash(gettext("%(name)s is retired: it is no longer offered, and what already names it keeps it.",
+                          name=name), "success")
+        else:
+            flash(gettext("%(name)s is in use again.", name=name), "success")
+    return redirect(url_for(endpoint, row_id=row.id))
+
+
+def _institution_form(form):
+    form.kind.choices = _choices(labels.INSTITUTION_KINDS)
+    return form
 
 
 @bp.route("/admin/institutions", methods=["GET", "POST"])
 def institutions():
-    form = InstitutionForm()
-    form.kind.choices = _choices(labels.INSTITUTION_KINDS)
-    return _create_page(form, registry.create_institution, "admin/institutions.html", "admin.institutions",
-                        {"institutions": registry.institutions()}, gettext("Institution %(name)s added."))
+    return _create_page(_institution_form(InstitutionForm()), registry.create_institution,
+                        "admin/institutions.html", "admin.institutions", registry.institutions(include_retired=True),
+                        gettext("Institution %(name)s added."))
+
+
+@bp.route("/admin/institutions/<int:row_id>", methods=["GET", "POST"])
+def institution(row_id: int):
+    row = registry.get_institution(row_id)
+    form = _institution_form(InstitutionEditForm(data=None if _posted() else {
+        "name": row.name, "name_en": row.name_en, "kind": row.kind, "province": row.province}))
+    return _edit_page(form, row, registry.update_institution, "admin/institution.html", "admin.institution",
+                      gettext("Institution %(name)s saved."), usage=registry.usage("institution", row_id))
+
+
+@bp.post("/admin/institutions/<int:row_id>/retirement")
+def institution_retirement(row_id: int):
+    return _retirement(registry.get_institution(row_id), registry.update_institution, "admin.institution")
+
+
+def _body_form(form):
+    form.channel.choices = _choices(labels.CHANNELS)
+    form.kind.choices = _choices(labels.BODY_KINDS)
+    return form
 
 
 @bp.route("/admin/bodies", methods=["GET", "POST"])
 def bodies():
-    form = BodyForm()
-    form.channel.choices = _choices(labels.CHANNELS)
-    form.kind.choices = _choices(labels.BODY_KINDS)
-    return _create_page(form, registry.create_body, "admin/bodies.html", "admin.bodies",
-                        {"bodies": registry.bodies()}, gettext("Recommending body %(name)s added."))
+    return _create_page(_body_form(BodyForm()), registry.create_body, "admin/bodies.html", "admin.bodies",
+                        registry.bodies(include_retired=True), gettext("Recommending body %(name)s added."))
+
+
+@bp.route("/admin/bodies/<int:row_id>", methods=["GET", "POST"])
+def body(row_id: int):
+    row = registry.get_body(row_id)
+    form = _body_form(BodyEditForm(data=None if _posted() else {
+        "name": row.name, "name_en": row.name_en, "channel": row.channel, "kind": row.kind}))
+    return _edit_page(form, row, registry.update_body, "admin/body.html", "admin.body",
+                      gettext("Recommending body %(name)s saved."), usage=registry.usage("body", row_id))
+
+
+@bp.post("/admin/bodies/<int:row_id>/retirement")
+def body_retirement(row_id: int):
+    return _retirement(registry.get_body(row_id), registry.update_body, "admin.body")
+
+
+def _base_form(form, keep: int | None = None):
+    form.kind.choices = _choices(labels.BASE_KINDS)
+    form.institution_id.choices = [("", "—"), *_institutions(keep)]
+    return form
+
+
+def _hosts() -> dict:
+    return {i.id: i for i in registry.institutions(include_retired=True)}
 
 
 @bp.route("/admin/bases", methods=["GET", "POST"])
 def bases():
-    form = BaseForm()
-    form.kind.choices = _choices(labels.BASE_KINDS)
-    form.institution_id.choices = [("", "—"), *_institutions()]
-    return _create_page(form, registry.create_base, "admin/bases.html", "admin.bases",
-                        {"bases": registry.bases(), "institutions": {i.id: i for i in registry.institutions()}},
-                        gettext("Base %(name)s added."))
+    return _create_page(_base_form(BaseForm()), registry.create_base, "admin/bases.html", "admin.bases",
+                        registry.bases(include_retired=True), gettext("Base %(name)s added."), institutions=_hosts())
+
+
+@bp.route("/admin/bases/<int:row_id>", methods=["GET", "POST"])
+def base(row_id: int):
+    row = registry.get_base(row_id)
+    form = _base_form(BaseEditForm(data=None if _posted() else {
+        "name": row.name, "name_en": row.name_en, "kind": row.kind,
+        "institution_id": str(row.institution_id) if row.institution_id else ""}), keep=row.institution_id)
+    return _edit_page(form, row, registry.update_base, "admin/base.html", "admin.base", gettext("Base %(name)s saved."),
+                      usage=registry.usage("base", row_id), institutions=_hosts())
+
+
+@bp.post("/admin/bases/<int:row_id>/retirement")
+def base_retirement(row_id: int):
+    return _retirement(registry.get_base(row_id), registry.update_base, "admin.base")
 
 
 # --- calls ---------------------------------------------------------------------------------

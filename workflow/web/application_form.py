@@ -17,7 +17,7 @@ from ..services import applications as app_svc, registry, workflows
 from . import errors as error_pages
 from .applications import bp
 from .common import actor, refuse, safe_next
-from .i18n import country_name, label, money, pick, state_label
+from .i18n import country_name, label, money, offered, pick, registry_name, state_label
 from .messages import N_, describe
 
 PER_PAGE = 20
@@ -137,6 +137,11 @@ def _form_page(app=None):
         return error_pages.page(409, gettext("This application can only be edited as a draft or when it was "
                                              "returned for revision; it is now: %(state)s.",
                                              state=state_label("application", app.state, app.workflow_version)))
+    if app is None:
+        home = registry.get_institution(a.institution_id)
+        if home.retired:  # its drafts and projects go on; it opens no new application (services.applications)
+            message = gettext(app_svc.RETIRED_INSTITUTION, institution=pick(home.name, home.name_en))
+            return error_pages.page(403, message)
     call = app.call if app is not None else None
     if app is None:
         calls = _open_calls()
@@ -155,7 +160,7 @@ def _form_page(app=None):
             chosen = calls[0].id  # the only open call
         form = ApplicationForm(formdata=None, data={"call_id": chosen})
     form.call_fixed = app is not None
-    _setup(form, call_choices)
+    _setup(form, call_choices, app)
     status = 200
     if not submitted:
         target = max(len(form.partners), len(app.partners) + 1 if app is not None else 0)
@@ -202,13 +207,16 @@ def _country_choices() -> list[tuple[str, str, str]]:
     return [(c, names.get(c, c), group1) for c in frequent] + [(c, names.get(c, c), group2) for c in rest]
 
 
-def _setup(form, call_choices) -> None:
+def _setup(form, call_choices, app=None) -> None:
+    """The form's choices: the bodies and bases in use, and the retired ones the draft already names
+    (marked; a retired base may stay, a retired body must give way to another before submission)."""
+    bodies = offered(registry.bodies(include_retired=True), app.body_id if app is not None else None)
+    bases = offered(registry.bases(include_retired=True), app.base_id if app is not None else None)
     form.setup(
         calls=call_choices,
-        bodies=[(b.id, pick(b.name, b.name_en), b.channel, label(labels.CHANNELS, b.channel))
-                for b in registry.bodies()],
-        bases=[(b.id, f"{pick(b.name, b.name_en)}（{label(labels.BASE_KINDS, b.kind)}）")
-               for b in registry.bases()],
+        bodies=[(b.id, registry_name(b), b.channel, label(labels.CHANNELS, b.channel)) for b in bodies],
+        retired_bodies=[b.id for b in bodies if b.retired],
+        bases=[(b.id, f"{registry_name(b)}（{label(labels.BASE_KINDS, b.kind)}）") for b in bases],
         channels=[(c, label(labels.CHANNELS, c)) for c in labels.CHANNELS],
         fields=[(c, label(labels.FIELDS, c)) for c in labels.FIELDS],
         cooperation_types=[(c, label(labels.COOPERATION_TYPES, c)) for c in labels.COOPERATION_TYPES],

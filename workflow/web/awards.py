@@ -35,7 +35,7 @@ from ..services import compliance, registry
 from ..services.transitions import Action, actions, fire
 from . import errors as error_pages
 from .common import actor, refuse
-from .i18n import is_zh, label, pick
+from .i18n import is_zh, label, offered, pick, registry_name
 from .messages import N_, describe, translated
 
 bp = Blueprint("awards", __name__)
@@ -112,7 +112,7 @@ def panel_context(actor: Actor, application) -> dict:
     panel.closeout = next((e for e in reversed(events) if e.subject == "application"
                            and e.trigger in ("accept_closeout", "fail_closeout")), None)
     base_id = (application.outcomes or {}).get("base_id")
-    panel.base = next((b for b in registry.bases() if b.id == base_id), None) if base_id else None
+    panel.base = registry.get_base(base_id) if base_id else None  # retired since or not
     for m in sorted(application.milestones, key=lambda m: m.seq):
         back = returns.get(m.id)
         panel.milestones.append(MilestoneRow(m, actions(actor, m), back.comment if back else None,
@@ -369,8 +369,10 @@ def closeout(app_id: int):
     if refused:
         return refused
     form = CloseoutForm()
-    form.base_id.choices = {"": "—", **{str(b.id): f"{pick(b.name, b.name_en)}（{label(labels.BASE_KINDS, b.kind)}）"
-                                        for b in registry.bases()}}
+    # The bases in use, and the project's own even if retired since (it may report having strengthened it).
+    form.base_id.choices = {"": "—", **{str(b.id): f"{registry_name(b)}（{label(labels.BASE_KINDS, b.kind)}）"
+                                        for b in offered(registry.bases(include_retired=True),
+                                                         application.base_id)}}
     status = 200
     if request.method == "GET":
         form.version.data = str(application.version)

@@ -11,7 +11,7 @@ from ..errors import NotPermitted, WorkflowError
 from ..forms.dashboard import BulkAssignForm, FilterForm, RegenerateForm
 from ..services import applications as app_svc, bulk, compliance, documents, registry, workflows
 from .common import actor, refuse
-from .i18n import country_name, label, pick, state_label
+from .i18n import country_name, label, pick, registry_name, state_label
 from .job_labels import job_label
 from .messages import N_, translated
 
@@ -76,7 +76,9 @@ def _filter_form(calls: list) -> FilterForm:
         countries.add(chosen)
     form.country.choices = [everything] + sorted(((c, country_name(c)) for c in countries),
                                                  key=lambda pair: pair[1])
-    form.base_id.choices = [everything] + [(str(b.id), pick(b.name, b.name_en)) for b in registry.bases()]
+    # Retired bases too (marked): their applications are still there to be found.
+    form.base_id.choices = [everything] + [(str(b.id), registry_name(b))
+                                           for b in registry.bases(include_retired=True)]
     form.compliance.choices = [everything] + [(k, pick(*v)) for k, v in compliance.LABELS.items()]
     return form
 

@@ -50,6 +50,20 @@ def pick(zh: str | None, en: str | None) -> str:
     return (zh or en or "") if is_zh() else (en or zh or "")
 
 
+def registry_name(row) -> str:
+    """A registry row's name (institution, body, base) in the reader's language, marked when it is retired."""
+    from flask_babel import gettext
+
+    get = row.get if isinstance(row, Mapping) else lambda key: getattr(row, key)
+    name = pick(get("name"), get("name_en"))
+    return gettext("%(name)s (retired)", name=name) if get("retired") else name
+
+
+def offered(rows, keep: int | None = None) -> list:
+    """The registry rows a form offers: those in use, and the retired one the record already names."""
+    return [row for row in rows if not row.retired or row.id == keep]
+
+
 def _titles(row) -> tuple[str | None, str | None]:
     if isinstance(row, Mapping):
         return row.get("title"), row.get("title_en")
@@ -149,6 +163,7 @@ def trigger_label(kind: str, trigger: str, version: int | None = None) -> str:
 
 def register(app) -> None:
     app.jinja_env.globals.update(html_lang=html_lang, language=language, pick=pick, label=label,
-                                 state_label=state_label, trigger_label=trigger_label, LANGUAGES=LANGUAGES)
+                                 registry_name=registry_name, state_label=state_label, trigger_label=trigger_label,
+                                 LANGUAGES=LANGUAGES)
     app.jinja_env.filters.update(money=money, date=date, datetime=datetime, display_title=display_title,
                                  other_title=other_title)

@@ -16,7 +16,7 @@ from ..services import bulk, pool, registry
 from ..services import reviews as review_svc
 from ..services.pool import CSV_COLUMNS, ImportRefused
 from .common import actor, refuse
-from .i18n import country_name, is_zh, label, language, pick
+from .i18n import country_name, is_zh, label, language, offered, registry_name
 from .messages import describe, translated
 
 bp = Blueprint("pool", __name__)
@@ -72,7 +72,7 @@ def _countries() -> list[tuple[str, str]]:
 
 
 def _institutions() -> dict[int, object]:
-    return {i.id: i for i in registry.institutions()}
+    return {i.id: i for i in registry.institutions(include_retired=True)}
 
 
 # --- the list ---------------------------------------------------------------------------------
@@ -108,9 +108,11 @@ def expert(user_id: int):
     return render_template("pool/expert.html", expert=found, reviews=reviews, **_helpers())
 
 
-def _expert_form(**kwargs) -> ExpertForm:
+def _expert_form(keep: int | None = None, **kwargs) -> ExpertForm:
+    """The expert's form; its institutions are those in use, and the retired one the expert has (`keep`)."""
     form = ExpertForm(**kwargs)
-    form.institution_id.choices = [(i.id, pick(i.name, i.name_en)) for i in registry.institutions() if not i.retired]
+    form.institution_id.choices = [(i.id, registry_name(i))
+                                   for i in offered(registry.institutions(include_retired=True), keep)]
     form.fields.choices = [(k, label(labels.FIELDS, k)) for k in FIELDS]
     form.country.choices = _countries()
     form.languages.choices = [(k, language_name(k)) for k in LANGUAGES]
@@ -142,9 +144,10 @@ def edit(user_id: int):
     who = actor()
     found, _reviews = pool.get_expert(who, user_id)
     user = found.user
-    form = _expert_form(data={"email": user.email, "name": user.name, "institution_id": user.institution_id,
-                              "title": found.profile.title if found.profile else "", "fields": found.fields,
-                              "country": found.country, "languages": found.languages, "active": found.in_pool})
+    form = _expert_form(user.institution_id, data={
+        "email": user.email, "name": user.name, "institution_id": user.institution_id,
+        "title": found.profile.title if found.profile else "", "fields": found.fields, "country": found.country,
+        "languages": found.languages, "active": found.in_pool})
     del form.email  # the account's e-mail is changed by an administrator, not here
     status = 200
     if request.method == "POST":

@@ -14,7 +14,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from .. import labels
 from ..services import registry, statistics as svc, workflows
 from .common import actor
-from .i18n import country_name, is_zh, label, pick, state_label
+from .i18n import country_name, is_zh, label, pick, registry_name, state_label
 from .messages import N_
 
 bp = Blueprint("statistics", __name__)
@@ -49,9 +49,9 @@ def _labeller(dimension: str):
         return lambda key: label(labels.FIELDS, key) if key else _("Not given")
     if dimension == "country":
         return lambda key: country_name(key) or _("Not given")
-    if dimension == "base":
-        english = {b.name: b.name_en for b in registry.bases()}
-        return lambda key: pick(key, english.get(key)) if key else _("Not given")
+    if dimension == "base":  # a retired base keeps its numbers, marked as retired
+        rows = {b.name: b for b in registry.bases(include_retired=True)}
+        return lambda key: (registry_name(rows[key]) if key in rows else key) if key else _("Not given")
     if dimension == "state":
         return lambda key: state_label("application", key) if key else _("Not given")
     raise KeyError(dimension)
@@ -100,7 +100,7 @@ def _on_time_rows(rows: list[dict], dimension: str) -> list[dict]:
         order = list(labels.CHANNELS)
         rows = sorted(rows, key=lambda r: order.index(r["key"]) if r["key"] in order else len(order))
         return [dict(r, label=name(r["key"])) for r in rows]
-    english = {i.name: i.name_en for i in registry.institutions()} if not is_zh() else {}
+    english = {i.name: i.name_en for i in registry.institutions(include_retired=True)} if not is_zh() else {}
     rows = [dict(r, label=pick(r["key"], english.get(r["key"]))) for r in rows]
     return sorted(rows, key=lambda r: (r["rate"] is None, -(r["rate"] or 0), r["label"]))
 
