@@ -47,6 +47,7 @@ def shared(module_app):
     with module_app.app_context():
         review = app_svc.assign_reviewer(cast.officer, made["expert_review"], cast.reviewers[0].id)
     made["call"] = call.id
+    factory.base()  # so the bases' list has a row whose own page is visited
     people = {"applicant": cast.applicant, "recommender": cast.recommender, "reviewer": cast.reviewers[0],
               "officer": cast.officer, "admin": factory.user("admin")}
     with serve(module_app) as live:
@@ -107,9 +108,10 @@ def test_every_page_of_a_role_is_clean_in_both_languages(role, shared, page, sho
         visit(page, live("/admin/users"))
         paths += first_of_each(page.locator("main a[href^='/admin/'], nav a[href^='/admin/']").evaluate_all(links),
                                r"/admin/[a-z_-]+(/\d+)?")
-        visit(page, live("/admin/calls"))
-        paths += first_of_each(page.locator("main a[href^='/admin/calls/']").evaluate_all(links),
-                               r"/admin/calls/\d+")
+        for listing in ("calls", "institutions", "bodies", "bases"):  # and one row's own page of each
+            visit(page, live(f"/admin/{listing}"))
+            paths += first_of_each(page.locator(f"main a[href^='/admin/{listing}/']").evaluate_all(links),
+                                   rf"/admin/{listing}/\d+")
     paths = list(dict.fromkeys(paths))
     findings = []
     for language, lang in (("zh", "zh-CN"), ("en", "en")):

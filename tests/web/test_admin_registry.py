@@ -206,9 +206,9 @@ def test_the_edit_pages_in_chinese_and_english(pages, api, factory, admin, rows)
         "institutions": (("修改单位信息", "保存单位信息", "停用", "该单位的申报", "仍按利益冲突规则回避"),
                          ("Change the institution", "Save the institution", "Retire", "Its applications",
                           "still count for conflicts of interest")),
-        "bodies": (("修改推荐单位信息", "其中待推荐", "报送至该单位的申报", "目前不能更改其渠道"),
-                   ("Change the recommending body", "Of them awaiting its recommendation",
-                    "so the channel cannot change now")),
+        "bodies": (("修改推荐单位信息", "其中待推荐", "报送至该单位的申报", "目前不能更改其渠道", "停用该推荐单位"),
+                   ("Change the recommending body", "Still awaiting its recommendation",
+                    "so the channel cannot change now", "Retire this recommending body")),
         "bases": (("修改基地信息", "依托该基地的申报", "标注为已停用"),
                   ("Change the base", "Applications that name it", "marked as retired")),
     }
@@ -269,7 +269,7 @@ def test_a_draft_shows_its_retired_body_and_base_and_is_told_to_choose_another_b
     client = pages(cast.applicant)
     action = f"/applications/{draft.id}/edit"
     html = client.get(action).get_data(as_text=True)
-    assert f"{body.name}（已停用）" in html and f"{base.name}（已停用）" in html
+    assert f"{body.name}（已停用）" in html and f"{base.name}（国际联合研究中心）（已停用）" in html
     r = client.post(action, {**form_of(html, action), "title": "中德储能材料联合研究（修订）"})
     assert r.status_code == 422
     page = r.get_data(as_text=True)
@@ -341,5 +341,5 @@ def test_the_closeout_form_offers_the_projects_own_retired_base(pages, api, fact
         api(admin).patch(f"/bases/{base.id}", json={"retired": True})
     html = pages(cast.applicant).get(f"/applications/{application.id}/closeout").get_data(as_text=True)
     options = re.search(r'<select[^>]*id="base_id".*?</select>', html, re.S)[0]
-    assert f'value="{own.id}"' in options and f"{own.name}（已停用）" in options
+    assert f'value="{own.id}"' in options and f"{own.name}（国际联合研究中心）（已停用）" in options
     assert f'value="{other.id}"' not in options

@@ -247,8 +247,10 @@ def _body_form(form):
 
 @bp.route("/admin/bodies", methods=["GET", "POST"])
 def bodies():
-    return _create_page(_body_form(BodyForm()), registry.create_body, "admin/bodies.html", "admin.bodies",
-                        registry.bodies(include_retired=True), gettext("Recommending body %(name)s added."))
+    order = list(labels.CHANNELS)  # the channels in the plan's order, as the application form lists them
+    rows = sorted(registry.bodies(include_retired=True), key=lambda b: (order.index(b.channel), b.id))
+    return _create_page(_body_form(BodyForm()), registry.create_body, "admin/bodies.html", "admin.bodies", rows,
+                        gettext("Recommending body %(name)s added."))
 
 
 @bp.route("/admin/bodies/<int:row_id>", methods=["GET", "POST"])
@@ -256,8 +258,12 @@ def body(row_id: int):
     row = registry.get_body(row_id)
     form = _body_form(BodyEditForm(data=None if _posted() else {
         "name": row.name, "name_en": row.name_en, "channel": row.channel, "kind": row.kind}))
+    usage = registry.usage("body", row_id)
+    if usage["applications"]:  # said beside the field before anyone tries (services.registry refuses it)
+        form.channel.description = gettext("Applications name this body under its channel, so the channel "
+                                           "cannot change now.")
     return _edit_page(form, row, registry.update_body, "admin/body.html", "admin.body",
-                      gettext("Recommending body %(name)s saved."), usage=registry.usage("body", row_id))
+                      gettext("Recommending body %(name)s saved."), usage=usage)
 
 
 @bp.post("/admin/bodies/<int:row_id>/retirement")

@@ -17,7 +17,7 @@ from ..services import applications as app_svc, registry, workflows
 from . import errors as error_pages
 from .applications import bp
 from .common import actor, refuse, safe_next
-from .i18n import country_name, label, money, offered, pick, registry_name, state_label
+from .i18n import country_name, label, money, offered, pick, registry_name, retired_mark, state_label
 from .messages import N_, describe
 
 PER_PAGE = 20
@@ -216,7 +216,8 @@ def _setup(form, call_choices, app=None) -> None:
         calls=call_choices,
         bodies=[(b.id, registry_name(b), b.channel, label(labels.CHANNELS, b.channel)) for b in bodies],
         retired_bodies=[b.id for b in bodies if b.retired],
-        bases=[(b.id, f"{registry_name(b)}（{label(labels.BASE_KINDS, b.kind)}）") for b in bases],
+        bases=[(b.id, retired_mark(f"{pick(b.name, b.name_en)}（{label(labels.BASE_KINDS, b.kind)}）", b.retired))
+               for b in bases],
         channels=[(c, label(labels.CHANNELS, c)) for c in labels.CHANNELS],
         fields=[(c, label(labels.FIELDS, c)) for c in labels.FIELDS],
         cooperation_types=[(c, label(labels.COOPERATION_TYPES, c)) for c in labels.COOPERATION_TYPES],

@@ -35,7 +35,7 @@ from ..services import compliance, registry
 from ..services.transitions import Action, actions, fire
 from . import errors as error_pages
 from .common import actor, refuse
-from .i18n import is_zh, label, offered, pick, registry_name
+from .i18n import is_zh, label, offered, pick, retired_mark
 from .messages import N_, describe, translated
 
 bp = Blueprint("awards", __name__)
@@ -370,9 +370,9 @@ def closeout(app_id: int):
         return refused
     form = CloseoutForm()
     # The bases in use, and the project's own even if retired since (it may report having strengthened it).
-    form.base_id.choices = {"": "—", **{str(b.id): f"{registry_name(b)}（{label(labels.BASE_KINDS, b.kind)}）"
-                                        for b in offered(registry.bases(include_retired=True),
-                                                         application.base_id)}}
+    form.base_id.choices = {"": "—", **{
+        str(b.id): retired_mark(f"{pick(b.name, b.name_en)}（{label(labels.BASE_KINDS, b.kind)}）", b.retired)
+        for b in offered(registry.bases(include_retired=True), application.base_id)}}
     status = 200
     if request.method == "GET":
         form.version.data = str(application.version)

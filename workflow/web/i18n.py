@@ -50,13 +50,17 @@ def pick(zh: str | None, en: str | None) -> str:
     return (zh or en or "") if is_zh() else (en or zh or "")
 
 
-def registry_name(row) -> str:
-    """A registry row's name (institution, body, base) in the reader's language, marked when it is retired."""
+def retired_mark(text: str, retired: bool) -> str:
+    """`text`, marked as retired when it is: 中意联合设计中心（已停用）."""
     from flask_babel import gettext
 
+    return gettext("%(name)s (retired)", name=text) if retired else text
+
+
+def registry_name(row) -> str:
+    """A registry row's name (institution, body, base) in the reader's language, marked when it is retired."""
     get = row.get if isinstance(row, Mapping) else lambda key: getattr(row, key)
-    name = pick(get("name"), get("name_en"))
-    return gettext("%(name)s (retired)", name=name) if get("retired") else name
+    return retired_mark(pick(get("name"), get("name_en")), get("retired"))
 
 
 def offered(rows, keep: int | None = None) -> list:
