@@ -147,6 +147,21 @@ def test_404_for_an_unknown_application(pending):
     assert_error(admin.get("/nowhere"), 404, "not_found")
 
 
+def test_ids_past_what_an_id_column_holds_name_nothing(pending):
+    """Ids are INTEGER: 32 bits on PostgreSQL, which answers a bigger one with an error, not an empty result."""
+    app_id, applicant, _, officer, admin = pending
+    for too_big in (2**31, 2**63 - 1, 10**18 - 1):
+        for path in (f"/applications/{too_big}", f"/applications/{too_big}/history", f"/documents/{too_big}",
+                     f"/calls/{too_big}"):
+            assert_error(officer.get(path), 404, "not_found")
+        assert_error(officer.fire(too_big, "withdraw"), 404, "not_found")
+        body = assert_error(admin.post("/users", json={"email": "new.person@example.cn", "password": "a long "
+                                                       "passphrase", "role": "applicant", "institution_id": too_big}),
+                            422, "invalid_input")
+        assert set(body["details"]) == {"institution_id"}
+    assert officer.get(f"/applications/{app_id}").status_code == 200
+
+
 def test_404_for_an_unknown_trigger(pending):
     app_id, applicant, recommender, _, admin = pending
     with unchanged(admin, app_id):

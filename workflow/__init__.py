@@ -8,12 +8,16 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from . import config, db
+from .models import MAX_ROW_ID
 
 
 class RowIdConverter(IntegerConverter):
-    """`<int:...>` in a URL, at most 18 digits: a database id fits in 64 bits, a longer one is not found (404)."""
+    """`<int:...>` in a URL: a database id, 1 to models.MAX_ROW_ID; a bigger one is not found (404)."""
 
-    regex = r"\d{1,18}"
+    regex = r"\d{1,10}"
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(map, fixed_digits, min, MAX_ROW_ID if max is None else max, signed)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:

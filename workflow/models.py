@@ -48,6 +48,9 @@ class UTCDateTime(TypeDecorator):
 
 # Amounts are whole yuan: exact on every database.
 Money = BigInteger()
+# Every id column is INTEGER: 32 bits on PostgreSQL (SQLite would hold 64). A bigger id names no row;
+# sent to PostgreSQL it is an error ("integer out of range"), so input is bounded by this first.
+MAX_ROW_ID = 2**31 - 1
 
 
 class Base(DeclarativeBase):

@@ -13,6 +13,7 @@ from .models import (
     COOPERATION_TYPES,
     FIELDS,
     INSTITUTION_KINDS,
+    MAX_ROW_ID,
     MILESTONE_KINDS,
     PARTNER_KINDS,
     RECOMMENDATIONS,
@@ -24,8 +25,8 @@ MAX_GUIDE = 20_000  # characters of a call's guide, as the call form takes it
 Yuan = lambda **kw: fields.Integer(strict=True, validate=validate.Range(0, MAX_YUAN), **kw)  # noqa: E731
 Text = lambda n, **kw: fields.String(validate=validate.Length(max=n), **kw)  # noqa: E731
 Name = lambda n=300, **kw: fields.String(validate=validate.Length(min=1, max=n), **kw)  # noqa: E731
-# An id sent in a body: within what a database id can be (a bigger one would overflow SQLite's INTEGER).
-RowId = lambda **kw: fields.Integer(strict=True, validate=validate.Range(1, 2**63 - 1), **kw)  # noqa: E731
+# An id sent in a body: within what a database id can be (models.MAX_ROW_ID, PostgreSQL's INTEGER).
+RowId = lambda **kw: fields.Integer(strict=True, validate=validate.Range(1, MAX_ROW_ID), **kw)  # noqa: E731
 
 
 class StrictBool(fields.Boolean):

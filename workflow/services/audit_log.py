@@ -27,13 +27,13 @@ from sqlalchemy import func, select
 
 from .. import audit, checkpoints, db
 from ..errors import InvalidInput
-from ..models import ROLES, SYSTEM_ROLE, Event, User, utcnow
+from ..models import MAX_ROW_ID, ROLES, SYSTEM_ROLE, Event, User, utcnow
 from ..permissions import Actor
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 EVENT_ROLES = (*ROLES, SYSTEM_ROLE)
 MIN_YEAR, MAX_YEAR = 1900, 2999
-MAX_ID = 2**63 - 1
+MAX_ID = MAX_ROW_ID
 CSV_COLUMNS = ("id", "time UTC", "application", "subject", "subject_id", "trigger", "from", "to", "actor", "role",
                "comment", "hash")
 _BATCH = 1000
