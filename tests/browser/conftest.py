@@ -13,7 +13,6 @@ import contextlib
 import glob
 import os
 import re
-import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,22 +57,19 @@ def serve(app):
 
 @pytest.fixture
 def live(app):
-    """The real app (tests/conftest.py's `app`: a fresh SQLite copy, DATA_DIR in tmp_path, no Redis,
-    so follow-up jobs run in-process), served live."""
+    """The real app (tests/conftest.py's `app`: a fresh database, SQLite and then PostgreSQL, DATA_DIR in
+    tmp_path, no Redis, so follow-up jobs run in-process), served live."""
     with serve(app) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def module_app(tmp_path_factory, sqlite_template):
-    """An app of its own for one test module whose tests only read (made like tests/conftest.py's `app`)."""
-    from workflow import create_app
+def module_app(tmp_path_factory, module_database_url):
+    """An app of its own for one test module whose tests only read (made like tests/conftest.py's `app`,
+    on each database in turn)."""
+    from ..conftest import make_app
 
-    from ..conftest import TEST_CONFIG
-
-    path = tmp_path_factory.mktemp("browser-module")
-    shutil.copy(sqlite_template, path / "fundflow.db")
-    app = create_app({**TEST_CONFIG, "DATA_DIR": str(path), "DATABASE_URL": f"sqlite:///{path / 'fundflow.db'}"})
+    app = make_app(module_database_url, tmp_path_factory.mktemp("browser-module"))
     yield app
     app.extensions["fundflow.engine"].dispose()
 
