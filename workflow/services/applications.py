@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -311,9 +311,14 @@ def list_applications(actor: Actor, *, state=None, channel=None, field=None, cou
         q = q.where(Application.state == state)
     s = db.session()
     total = s.scalar(select(func.count()).select_from(q.subquery()))
+    # The page's ids first, then their rows: the ids come from an index alone however deep the page,
+    # and only the page's rows are read.
+    ids = q.with_only_columns(Application.id).order_by(Application.id).limit(per_page) \
+        .offset((page - 1) * per_page)
     rows = s.scalars(
-        q.options(selectinload(Application.partners), selectinload(Application.institution))
-        .order_by(Application.id).limit(per_page).offset((page - 1) * per_page)
+        select(Application).where(Application.id.in_(ids))
+        .options(selectinload(Application.partners), selectinload(Application.institution))
+        .order_by(Application.id)
     ).all()
     return list(rows), total
 
@@ -337,7 +342,9 @@ def _narrowed(q, *, channel, field, country, call_id, base_id, compliance):
     if base_id:
         q = q.where(Application.base_id == base_id)
     if country:
-        q = q.where(exists().where(Partner.application_id == Application.id, Partner.country == country))
+        # IN, not a correlated EXISTS: the partners of one country (an index range) lead to their
+        # applications, instead of each application being probed for a partner there.
+        q = q.where(Application.id.in_(select(Partner.application_id).where(Partner.country == country)))
     if compliance:
         from .compliance import where
 

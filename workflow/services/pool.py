@@ -52,20 +52,23 @@ def _officer(actor: Actor) -> None:
         raise NotPermitted("only program officers and administrators manage the reviewer pool")
 
 
-# --- load and history, as one grouped query ------------------------------------------------------
+# --- load and history, as one grouped query over the experts asked about ---------------------------
 
 
-def _stats(today: dt.date):
-    """Per reviewer: open load, submitted, declined and late reviews (a subquery)."""
+def _numbers(s: Session, reviewer_ids: Sequence[int], today: dt.date) -> dict[int, tuple[int, int, int, int]]:
+    """{reviewer id: (open load, submitted, declined, late)} for the given experts: their reviews only."""
+    if not reviewer_ids:
+        return {}
     open_ = Review.state.in_(open_review_states())
     late = or_(and_(Review.state == "submitted", func.date(Review.submitted_at) > Review.due_date),
                and_(open_, Review.due_date < today))
-    return (select(Review.reviewer_id.label("reviewer_id"),
-                   func.count(case((open_, 1))).label("load"),
-                   func.count(case((Review.state == "submitted", 1))).label("submitted"),
-                   func.count(case((Review.state == "declined", 1))).label("declined"),
-                   func.count(case((late, 1))).label("late"))
-            .group_by(Review.reviewer_id).subquery())
+    rows = s.execute(select(Review.reviewer_id,
+                            func.count(case((open_, 1))),
+                            func.count(case((Review.state == "submitted", 1))),
+                            func.count(case((Review.state == "declined", 1))),
+                            func.count(case((late, 1))))
+                     .where(Review.reviewer_id.in_(list(reviewer_ids))).group_by(Review.reviewer_id))
+    return {reviewer_id: tuple(numbers) for reviewer_id, *numbers in rows}
 
 
 def _has(column, code: str):
@@ -107,10 +110,7 @@ def list_experts(actor: Actor, *, field: str | None = None, country: str | None 
     """The pool narrowed by the filters: one page of experts with their load and history, and the total."""
     _officer(actor)
     s = db.session()
-    stats = _stats(_today())
-    query = (select(User, ExpertProfile, stats.c.load, stats.c.submitted, stats.c.declined, stats.c.late)
-             .outerjoin(ExpertProfile, ExpertProfile.user_id == User.id)
-             .outerjoin(stats, stats.c.reviewer_id == User.id)
+    query = (select(User, ExpertProfile).outerjoin(ExpertProfile, ExpertProfile.user_id == User.id)
              .where(User.role == "reviewer"))
     if field:
         query = query.where(_has(ExpertProfile.fields, field))
@@ -129,7 +129,10 @@ def list_experts(actor: Actor, *, field: str | None = None, country: str | None 
     total = s.scalar(select(func.count()).select_from(query.subquery()))
     rows = s.execute(query.options(selectinload(User.institution)).order_by(User.id)
                      .limit(per_page).offset((page - 1) * per_page)).all()
-    return [Expert(u, p, load or 0, sub or 0, dec or 0, late or 0) for u, p, load, sub, dec, late in rows], total
+    # The numbers of this page's experts only: counting every review of the pool to show 50 is what
+    # made the pool's page grow with the fund's history.
+    numbers = _numbers(s, [u.id for u, _p in rows], _today())
+    return [Expert(u, p, *numbers.get(u.id, (0, 0, 0, 0))) for u, p in rows], total
 
 
 def get_expert(actor: Actor, user_id: int) -> tuple[Expert, list[Review]]:
@@ -139,9 +142,7 @@ def get_expert(actor: Actor, user_id: int) -> tuple[Expert, list[Review]]:
     user = s.get(User, user_id)
     if user is None or user.role != "reviewer":
         raise NotFound(f"expert {user_id} not found")
-    stats = _stats(_today())
-    numbers = s.execute(select(stats.c.load, stats.c.submitted, stats.c.declined, stats.c.late)
-                        .where(stats.c.reviewer_id == user_id)).one_or_none() or (0, 0, 0, 0)
+    numbers = _numbers(s, [user_id], _today()).get(user_id, (0, 0, 0, 0))
     reviews = list(s.scalars(select(Review).where(Review.reviewer_id == user_id)
                              .options(selectinload(Review.application)).order_by(Review.id.desc())))
     return Expert(user, s.get(ExpertProfile, user_id), *numbers), reviews

@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import db
@@ -23,6 +23,7 @@ from ..countries import COUNTRY_CODES
 from ..documents import KINDS
 from ..errors import N_, InvalidInput, NotFound
 from ..models import FIELDS, OUTCOME_KEYS, Application, Call, Document, Event, Partner, utcnow
+from .statistics import partner_countries
 
 PUBLISHED_STATE = "completed"  # a project is published once its close-out is accepted
 PER_PAGE = 20
@@ -101,7 +102,8 @@ def completed_projects(field: str | None = None, country: str | None = None, pag
     if field:
         where.append(Application.field == field)
     if country:
-        where.append(exists().where(Partner.application_id == Application.id, Partner.country == country.upper()))
+        # The partners of the country lead to their projects (an index range), not a probe per project.
+        where.append(Application.id.in_(select(Partner.application_id).where(Partner.country == country.upper())))
     s = db.session()
     total = s.scalar(select(func.count(Application.id)).where(*where))
     rows = s.scalars(select(Application).where(*where)
@@ -122,9 +124,7 @@ def completed_project(app_id: int) -> dict[str, Any]:
 
 def published_countries() -> list[str]:
     """The foreign partner countries of completed projects, for the filter."""
-    return list(db.session().scalars(
-        select(Partner.country).distinct().join(Application, Application.id == Partner.application_id)
-        .where(Application.state == PUBLISHED_STATE, Partner.country != "CN").order_by(Partner.country)))
+    return partner_countries(Application.state == PUBLISHED_STATE, foreign_only=True)
 
 
 # --- verifying a document ----------------------------------------------------------------------------------

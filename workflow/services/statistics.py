@@ -99,6 +99,17 @@ def _by(column, where: list, *joins, grouped: bool = True) -> list[dict[str, Any
     return [_row(r, r.key) for r in db.session().execute(q).all()]
 
 
+def _by_base(where: list) -> list[dict[str, Any]]:
+    """The measures per cooperation base, by its name: summed per base id from the applications' own index,
+    then named (rather than every application joined to its base before grouping)."""
+    per_base = (select(Application.base_id, *_measures()).where(*where, Application.base_id.is_not(None))
+                .group_by(Application.base_id).subquery("per_base"))
+    q = (select(CooperationBase.name.label("key"), per_base.c.applications, per_base.c.requested_central,
+                per_base.c.approved_amount, per_base.c.funded)
+         .join(per_base, per_base.c.base_id == CooperationBase.id).order_by(CooperationBase.name))
+    return [_row(r, r.key) for r in db.session().execute(q).all()]
+
+
 def _countries():
     """Each (application, partner country) once: two partners in one country count the project once there."""
     return select(Partner.application_id, Partner.country).distinct().subquery("countries")
@@ -123,7 +134,7 @@ def statistics(actor: Actor) -> dict[str, Any]:
         # Funds by country count each application once per partner country, so they
         # add up to more than the total when a project has partners in several.
         "by_country": _by(countries.c.country, where, (countries, countries.c.application_id == Application.id)),
-        "by_base": _by(CooperationBase.name, where, (CooperationBase, CooperationBase.id == Application.base_id)),
+        "by_base": _by_base(where),
     }
     return {
         "scope": "fund" if sees_all else "body",
@@ -178,10 +189,16 @@ def on_time_rates(where: list) -> dict[str, list[dict[str, Any]]]:
     on_time = and_(Milestone.state == "accepted", reported_in_time)
     awaiting = and_(Milestone.state == "reported", reported_in_time)
     late = and_(not_(on_time), not_(awaiting), or_(Milestone.state == "accepted", Milestone.due_date < today))
+    # Counted per project first, from the milestones' own index, then the few thousand projects
+    # joined: not every milestone joined to its application.
+    per_project = (select(Milestone.application_id,
+                          func.count(case((on_time, Milestone.id))).label("on_time"),
+                          func.count(case((late, Milestone.id))).label("late"))
+                   .group_by(Milestone.application_id).subquery("per_project"))
     q = (select(Application.institution_id, Application.channel,
-                func.count(case((on_time, Milestone.id))).label("on_time"),
-                func.count(case((late, Milestone.id))).label("late"))
-         .select_from(Milestone).join(Application, Application.id == Milestone.application_id)
+                cast(func.sum(per_project.c.on_time), Integer).label("on_time"),
+                cast(func.sum(per_project.c.late), Integer).label("late"))
+         .select_from(per_project).join(Application, Application.id == per_project.c.application_id)
          .where(*where).group_by(Application.institution_id, Application.channel))
     cube = db.session().execute(q).all()
     names = dict(db.session().execute(select(Institution.id, Institution.name).where(
@@ -310,9 +327,22 @@ def _partner_count(code: str) -> int:
 
 def countries_with_projects() -> list[str]:
     """The partner countries of routed applications, for the report's country picker."""
-    return list(db.session().scalars(select(Partner.country).distinct()
-                                     .join(Application, Application.id == Partner.application_id)
-                                     .where(ROUTED).order_by(Partner.country)))
+    return partner_countries(ROUTED)
+
+
+def partner_countries(*where, foreign_only: bool = False) -> list[str]:
+    """The partner countries of the applications that meet `where`, in code order.
+
+    Each country present asks for one such application and stops at the first (an index range per
+    country), rather than every partner being joined to its application and then made distinct.
+    """
+    present = select(Partner.country).distinct()
+    if foreign_only:
+        present = present.where(Partner.country != "CN")
+    present = present.subquery("present")
+    one = (select(Partner.id).join(Application, Application.id == Partner.application_id)
+           .where(Partner.country == present.c.country, *where).exists())
+    return list(db.session().scalars(select(present.c.country).where(one).order_by(present.c.country)))
 
 
 def country_report_pdf(actor: Actor, code: str) -> tuple[dict[str, Any], bytes]:
