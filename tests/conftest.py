@@ -61,6 +61,21 @@ def postgres_databases(postgres_template):
     made.close()
 
 
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI (CI=true, as .ci/run sets it) nothing skips: a skipped test fails and says why it skipped."""
+    report = yield
+    if report.skipped and _in_ci() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test runs: {reason}"
+    return report
+
+
 # Every test that touches the database runs on both; a test about what only PostgreSQL can do
 # (several processes writing at once) asks for `pg_app` instead.
 DATABASES = ("sqlite", "postgresql")
