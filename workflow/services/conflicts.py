@@ -113,10 +113,12 @@ _index_cache: dict[tuple, _Index] = {}
 
 def _index(s: Session) -> _Index:
     # Institutions are never deleted; each change of one through services.registry (a rename, retiring
-    # it) is an event of subject "institutions". So their count, the newest id and the newest such event
-    # tell whether the index is still the registry's. A retired institution stays in it: its experts
-    # still conflict with its applications and with the consortia it is a partner of.
-    changed = select(func.max(Event.id)).where(Event.subject == "institutions").scalar_subquery()
+    # it) is an event of subject "institutions". So their count, the newest id and how many such events
+    # there are (events are only ever appended) tell whether the index is still the registry's. A retired
+    # institution stays in it: its experts still conflict with its applications and with the consortia
+    # it is a partner of. Counted, not max(id): PostgreSQL answers that max by walking the whole chain
+    # back from its newest event (0.15 to 1 s at 20,000 applications here), the count from the subject's index.
+    changed = select(func.count()).select_from(Event).where(Event.subject == "institutions").scalar_subquery()
     key = (str(s.get_bind().url),
            *s.execute(select(func.count(Institution.id), func.max(Institution.id), changed)).one())
     index = _index_cache.get(key)

@@ -98,8 +98,8 @@ def _filters(form: FilterForm) -> dict:
 def _assign_form() -> BulkAssignForm:
     form = BulkAssignForm()
     form.reviewer_ids.choices = [
-        (r.id, f"{r.name or r.email}（{pick(r.institution.name, r.institution.name_en)}）"
-         if r.institution else (r.name or r.email)) for r in registry.reviewers()]
+        (r.id, f"{r.name or r.email}（{pick(r.institution, r.institution_en)}）"
+         if r.institution is not None else (r.name or r.email)) for r in registry.reviewers()]
     return form
 
 
