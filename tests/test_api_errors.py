@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import contextlib
+import random
+import re
 
 import pytest
 
+from workflow import digits_at_most
 from workflow.lifecycle import minimal_pdf
-from workflow.models import Body
+from workflow.models import MAX_ROW_ID, Body
 
 from .conftest import ApiClient
 from .factories import PASSWORD, upload
@@ -154,12 +157,25 @@ def test_ids_past_what_an_id_column_holds_name_nothing(pending):
         for path in (f"/applications/{too_big}", f"/applications/{too_big}/history", f"/documents/{too_big}",
                      f"/calls/{too_big}"):
             assert_error(officer.get(path), 404, "not_found")
+        # a path that another method's rule shares (GET and PATCH /calls/{id}) is not found either, not 405
+        assert_error(admin.patch(f"/calls/{too_big}", json={"title": "新的指南名称"}), 404, "not_found")
         assert_error(officer.fire(too_big, "withdraw"), 404, "not_found")
         body = assert_error(admin.post("/users", json={"email": "new.person@example.cn", "password": "a long "
                                                        "passphrase", "role": "applicant", "institution_id": too_big}),
                             422, "invalid_input")
         assert set(body["details"]) == {"institution_id"}
     assert officer.get(f"/applications/{app_id}").status_code == 200
+
+
+def test_the_id_pattern_takes_exactly_the_numbers_an_id_column_holds():
+    pattern = re.compile(digits_at_most(MAX_ROW_ID))
+    draw = random.Random(31)
+    numbers = [1, 9, 10, 99, 10**9 - 1, 10**9, MAX_ROW_ID - 1, MAX_ROW_ID, MAX_ROW_ID + 1, 2**32, 10**10]
+    numbers += [draw.randrange(1, 10**11) for _ in range(20_000)]
+    numbers += [draw.randrange(MAX_ROW_ID - 10**5, MAX_ROW_ID + 10**5) for _ in range(20_000)]
+    assert [n for n in numbers if bool(pattern.fullmatch(str(n))) != (n <= MAX_ROW_ID)] == []
+    assert not any(pattern.fullmatch(text) for text in ("0", "007", "-1", "", "1e3"))
+    assert all(re.fullmatch(digits_at_most(limit), str(limit)) for limit in (1, 7, 10, 99, 100, 2024))
 
 
 def test_404_for_an_unknown_trigger(pending):

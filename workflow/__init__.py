@@ -11,13 +11,26 @@ from . import config, db
 from .models import MAX_ROW_ID
 
 
+def digits_at_most(limit: int) -> str:
+    """A regular expression for the numbers 1 to `limit`, written without leading zeros."""
+    text = str(limit)
+    branches = [rf"[1-9]\d{{0,{len(text) - 2}}}"] if len(text) > 1 else []  # the shorter numbers
+    for i, digit in enumerate(text):  # as long as the limit: its first i digits, then a smaller one
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            rest = len(text) - i - 1
+            branches.append(f"{text[:i]}[{low}-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join([*branches, text]) + ")"
+
+
 class RowIdConverter(IntegerConverter):
-    """`<int:...>` in a URL: a database id, 1 to models.MAX_ROW_ID; a bigger one is not found (404)."""
+    """`<int:...>` in a URL: a database id, 1 to models.MAX_ROW_ID; any other number is not found (404).
 
-    regex = r"\d{1,10}"
+    The bound is in the pattern, not in a check after it: werkzeug answers a rule whose value it
+    refuses after matching with 405 when another method's rule shares the path.
+    """
 
-    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
-        super().__init__(map, fixed_digits, min, MAX_ROW_ID if max is None else max, signed)
+    regex = digits_at_most(MAX_ROW_ID)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
