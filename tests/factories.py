@@ -167,14 +167,20 @@ def snapshot(factory: Factory, app_id: int, subject: str = "application", subjec
 
 
 def events_after(factory: Factory, event_id: int) -> list[dict]:
-    """The audit events appended after `event_id`, oldest first, as dicts."""
+    """The audit events appended after `event_id`, oldest first, as dicts (`data` decoded, as PostgreSQL's
+    driver hands it back and SQLite's does not)."""
+    import json
+
     from sqlalchemy import text
 
     with factory.app.extensions["fundflow.engine"].connect() as c:
         # Sign-ins are events too; a test's client signing in on the way is not what it looks for.
-        rows = c.execute(text("SELECT * FROM events WHERE id > :i AND subject <> 'sign_in' ORDER BY id"),
-                         {"i": event_id}).mappings()
-        return [dict(r) for r in rows]
+        rows = [dict(r) for r in c.execute(text(
+            "SELECT * FROM events WHERE id > :i AND subject <> 'sign_in' ORDER BY id"), {"i": event_id}).mappings()]
+    for row in rows:
+        if isinstance(row["data"], str):
+            row["data"] = json.loads(row["data"])
+    return rows
 
 
 def tamper(app: Flask, statement: str, **params) -> None:

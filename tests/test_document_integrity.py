@@ -119,9 +119,11 @@ def test_an_issue_event_edited_to_match_a_forged_file_no_longer_counts(app, issu
     path.write_bytes(forged)
     with app.extensions["fundflow.engine"].begin() as c:
         c.execute(text("UPDATE documents SET sha256 = :h WHERE id = :id"), {"h": digest, "id": document.id})
-        data = c.execute(text("SELECT data FROM events WHERE id = :id"), {"id": document.issued_event_id}).scalar()
+        # the JSON as text on both databases (PostgreSQL's driver would hand back a dict)
+        data = c.execute(text("SELECT CAST(data AS TEXT) FROM events WHERE id = :id"),
+                         {"id": document.issued_event_id}).scalar()
         c.execute(text("UPDATE events SET data = :d WHERE id = :id"),
-                  {"d": data.replace(document.sha256, digest), "id": document.issued_event_id})  # JSON text
+                  {"d": data.replace(document.sha256, digest), "id": document.issued_event_id})
     with app.app_context():
         row = db.session().get(Document, document.id)
         assert row.sha256 == digest and db.session().get(Event, document.issued_event_id).data["sha256"] == digest

@@ -8,8 +8,6 @@ changes: not the state, not the version, not the audit chain.
 """
 from __future__ import annotations
 
-import json
-
 import dataclasses
 import datetime as dt
 
@@ -364,7 +362,7 @@ def test_the_review_that_completes_the_quorum_closes_expert_review_as_the_system
         "application", "close_review", "expert_review", "decision_pending")
     assert (closed["actor_id"], closed["role"]) == (None, "system")
     # It says why it closed, and which firing it follows (states/review_v2.toml: then).
-    data = json.loads(closed["data"])
+    data = closed["data"]
     assert data["quorum"] == {"submitted": 2, "quorum": 2}
     assert data["follows"] == {"subject": "review", "id": rid, "trigger": "submit_review"}
 
