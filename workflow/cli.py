@@ -259,12 +259,16 @@ def restore(path: Path) -> None:
 @click.option("--memory", "memory_transitions", type=click.IntRange(min=0), default=0, show_default=True,
               metavar="N", help="Also fire N transitions in this process and report its memory before, during "
                                 "and after (0: skip it).")
+@click.option("--queries", "query_rounds", type=click.IntRange(min=0), default=0, show_default=True, metavar="R",
+              help="Also time the dashboard, suggestion, statistics, report, public-list and verification queries "
+                   "R times each on the configured database (FUNDFLOW_DATABASE_URL), read-only (0: skip it).")
 @click.option("--review", "review_applications", type=click.IntRange(min=0, max=2000), default=0,
               show_default=True, metavar="N",
               help="Also time expert review at scale: a pool of 5 x N experts, one action assigning 3 suggested "
                    "experts to each of N applications, beside as many bare inserts, and suggestions (0: skip it).")
 def bench(database_url: str | None, count: int, engine: bool, documents: int, pages: int,
-          http_clients: int, audit_events: int, memory_transitions: int, review_applications: int) -> None:
+          http_clients: int, audit_events: int, memory_transitions: int, query_rounds: int,
+          review_applications: int) -> None:
     """Run the benchmarks; print one `name: value` line per figure.
 
     By default only the engine benchmark runs: the engine against a bare-Core
@@ -303,6 +307,17 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
     API calls answering the same question, and their ratio; the heaviest
     page's script in KB).
 
+    --queries R times the read side on the database the app is configured
+    with, not a scratch one: a data set made by `fundflow generate
+    --applications N`. Each query is the service call its page or API call
+    makes, R times with seeded, varied filters: queries_applications, then
+    <query>_p50_ms and <query>_p99_ms per query (the officer's dashboard by
+    each filter, a deep page and the counts; the API list; the pool search;
+    reviewer suggestions; statistics; the compliance list; the country
+    report; the public list; document verification by number and by file),
+    beside floor_aggregate, a bare SQL aggregate. Every connection is read-only,
+    and queries_unchanged checks the chain head and row counts afterwards.
+
     --review N adds expert review at scale (review_* figures): a pool of 5 x N
     experts imported as CSV files and a call of N applications in expert
     review; then as many bare INSERTs of an assignment row as the action will
@@ -316,9 +331,10 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
     """
     from contextlib import closing
 
-    if not any((engine, documents, pages, http_clients, audit_events, memory_transitions, review_applications)):
+    if not any((engine, documents, pages, http_clients, audit_events, memory_transitions, query_rounds,
+                review_applications)):
         raise click.UsageError("nothing to run: --no-engine without --documents N, --pages N, --http C, "
-                               "--audit N, --memory N or --review N")
+                               "--audit N, --memory N, --queries R or --review N")
     runs = []
     if engine:
         from .bench import run
@@ -344,16 +360,25 @@ def bench(database_url: str | None, count: int, engine: bool, documents: int, pa
         from .bench_memory import run as run_memory
 
         runs.append(run_memory(database_url=database_url, n=memory_transitions, progress=_progress))
+    if query_rounds:
+        from .bench_queries import run as run_queries
+
+        runs.append(run_queries(n=query_rounds, progress=_progress))
     if review_applications:
         from .bench_review import run as run_review
 
         runs.append(run_review(database_url=database_url, n=review_applications, progress=_progress))
+    from .bench_queries import NoDataSet
+
     failed = False
     for figures in runs:
         with closing(figures):  # an interrupted run still stops its servers and removes its files
-            for name, value in figures:
-                click.echo(f"{name}: {value}")
-                failed |= value == "false"  # a check (documents_numbers_ok, ...) failed
+            try:
+                for name, value in figures:
+                    click.echo(f"{name}: {value}")
+                    failed |= value == "false"  # a check (documents_numbers_ok, ...) failed
+            except NoDataSet as err:  # --queries on a database that is no data set
+                raise click.UsageError(str(err)) from None
     if failed:
         sys.exit(1)
 

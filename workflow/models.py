@@ -291,8 +291,28 @@ class ConflictDeclaration(Base):
     review: Mapped[Review | None] = relationship()
 
 
+def _routed(name: str, *columns: str) -> Index:
+    """An index over the routed applications (submitted at least once), the ones officers list and count."""
+    return Index(name, *columns, sqlite_where=text("submitted_at IS NOT NULL"),
+                 postgresql_where=text("submitted_at IS NOT NULL"))
+
+
 class Application(Base):
     __tablename__ = "applications"
+    # The read side at national scale (migration 0005): counts, pages at any depth and grouped sums over
+    # the routed applications read these partial indexes alone.
+    __table_args__ = (
+        _routed("ix_applications_routed_id", "id", "budget_central", "approved_amount"),  # pages, amounts by id
+        _routed("ix_applications_routed_state", "state"),
+        # The statistics' measures by channel, field and state, and what their joins read (institution, id).
+        _routed("ix_applications_routed_channel", "channel", "field", "state", "budget_central", "approved_amount",
+                "institution_id", "id"),
+        _routed("ix_applications_routed_field", "field", "state"),
+        _routed("ix_applications_routed_base", "base_id", "state", "budget_central", "approved_amount"),
+        # The closed-out projects' outcomes (a tenth of the applications): the outcome totals read these rows only.
+        Index("ix_applications_outcomes", "submitted_at", sqlite_where=text("outcomes IS NOT NULL"),
+              postgresql_where=text("outcomes IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
@@ -301,9 +321,9 @@ class Application(Base):
     title: Mapped[str] = mapped_column(String(300))
     title_en: Mapped[str | None] = mapped_column(String(300))
     summary: Mapped[str] = mapped_column(Text, default="")
-    field: Mapped[str | None] = mapped_column(String(40), index=True)
+    field: Mapped[str | None] = mapped_column(String(40))
     cooperation_type: Mapped[str | None] = mapped_column(String(40))
-    channel: Mapped[str] = mapped_column(String(30), index=True)
+    channel: Mapped[str] = mapped_column(String(30))
     body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"), index=True)
     base_id: Mapped[int | None] = mapped_column(ForeignKey("bases.id"))
     budget_central: Mapped[int] = mapped_column(Money, default=0)
@@ -369,11 +389,14 @@ class Partner(Base):
     """A consortium partner, domestic (country CN) or foreign."""
 
     __tablename__ = "partners"
+    # Both ways round: an application's countries, and a country's applications (migration 0005).
+    __table_args__ = (Index("ix_partners_application_country", "application_id", "country"),
+                      Index("ix_partners_country_application", "country", "application_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
     name: Mapped[str] = mapped_column(String(300))
-    country: Mapped[str] = mapped_column(String(2), index=True)
+    country: Mapped[str] = mapped_column(String(2))
     kind: Mapped[str] = mapped_column(String(40))
     # The registry institution this partner is, where one matches: conflicts are checked by id.
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
@@ -403,7 +426,8 @@ class Review(Base):
     """A review assignment: one expert's review of one application."""
 
     __tablename__ = "reviews"
-    __table_args__ = (UniqueConstraint("application_id", "reviewer_id"),)
+    __table_args__ = (UniqueConstraint("application_id", "reviewer_id"),
+                      Index("ix_reviews_state_reviewer", "state", "reviewer_id"))  # open load per expert
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
@@ -435,10 +459,12 @@ class Milestone(Base):
     """A milestone of the cooperation agreement, created by sign_agreement."""
 
     __tablename__ = "milestones"
-    __table_args__ = (UniqueConstraint("application_id", "seq"),)
+    # A project's milestones with what compliance and the on-time rate read (migration 0005).
+    __table_args__ = (UniqueConstraint("application_id", "seq"),
+                      Index("ix_milestones_application_state", "application_id", "state", "due_date", "reported_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
     seq: Mapped[int]
     title: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(40), default="joint_research_output")  # one of MILESTONE_KINDS
@@ -581,7 +607,7 @@ class Document(Base):
     source_event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))  # the decision it records
     context: Mapped[dict[str, Any]] = mapped_column(JSON)  # everything the PDF shows, as decided
     stored_name: Mapped[str | None] = mapped_column(String(100), unique=True)
-    sha256: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # verification by file
     size: Mapped[int | None]
     issued_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

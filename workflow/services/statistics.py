@@ -66,9 +66,11 @@ def beijing_today() -> dt.date:
 
 def _measures():
     # Every join below yields one row per application (partner countries are made distinct first), so a
-    # plain count counts applications: no COUNT(DISTINCT), which sorts, at 100,000 rows.
+    # plain count counts applications: no COUNT(DISTINCT), which sorts, at 100,000 rows. COUNT(*), as
+    # every join here is inner: the measures are then all in ix_applications_routed_channel, which
+    # PostgreSQL reads alone (an index-only scan) only when no other column is named.
     return (
-        func.count(Application.id).label("applications"),
+        func.count().label("applications"),
         func.coalesce(func.sum(Application.budget_central), 0).label("requested_central"),
         func.coalesce(func.sum(Application.approved_amount), 0).label("approved_amount"),
         func.count(Application.approved_amount).label("funded"),
@@ -99,6 +101,23 @@ def _by(column, where: list, *joins, grouped: bool = True) -> list[dict[str, Any
     return [_row(r, r.key) for r in db.session().execute(q).all()]
 
 
+def _by_country(where: list) -> list[dict[str, Any]]:
+    """The measures per partner country, each application counted once in each country it has partners in.
+
+    The applications that meet `where` lead (a body's few, or the routed ones in id order from an index
+    holding their amounts), each joined to its partners' countries and made distinct there, rather than
+    every partner of the fund made distinct first and then joined back to its application.
+    """
+    pairs = (select(Application.id, Partner.country, Application.budget_central, Application.approved_amount)
+             .join(Partner, Partner.application_id == Application.id).where(*where).distinct().subquery("pairs"))
+    q = (select(pairs.c.country.label("key"), func.count().label("applications"),
+                func.coalesce(func.sum(pairs.c.budget_central), 0).label("requested_central"),
+                func.coalesce(func.sum(pairs.c.approved_amount), 0).label("approved_amount"),
+                func.count(pairs.c.approved_amount).label("funded"))
+         .group_by(pairs.c.country).order_by(pairs.c.country))
+    return [_row(r, r.key) for r in db.session().execute(q).all()]
+
+
 def _by_base(where: list) -> list[dict[str, Any]]:
     """The measures per cooperation base, by its name: summed per base id from the applications' own index,
     then named (rather than every application joined to its base before grouping)."""
@@ -125,7 +144,6 @@ def outcome_totals(where: list) -> dict[str, int]:
 def statistics(actor: Actor) -> dict[str, Any]:
     """Counts and funds of the routed applications `actor` may count, grouped every way the fund reports them."""
     where, sees_all = _scope(actor)
-    countries = _countries()
     cube = _cube(where)
     groups = {
         "by_channel": _roll_up(cube, "channel"),
@@ -133,7 +151,7 @@ def statistics(actor: Actor) -> dict[str, Any]:
         "by_state": _roll_up(cube, "state"),
         # Funds by country count each application once per partner country, so they
         # add up to more than the total when a project has partners in several.
-        "by_country": _by(countries.c.country, where, (countries, countries.c.application_id == Application.id)),
+        "by_country": _by_country(where),
         "by_base": _by_base(where),
     }
     return {
