@@ -2,10 +2,13 @@
 promises, and changes nothing there; no timing is asserted."""
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 
-from workflow.bench_queries import QUERIES
+from workflow import db
+from workflow.bench_queries import QUERIES, _read_only_app
 from workflow.cli import main
 from workflow.models import Base
 
@@ -29,7 +32,7 @@ def _state(database_url: str) -> dict:
     return state
 
 
-def test_bench_queries_prints_every_figure_and_leaves_the_data_set_as_it_was(database_url, tmp_path):
+def test_bench_queries_prints_every_figure_and_leaves_the_data_set_as_it_was(database_url, tmp_path, monkeypatch):
     env = _environment(database_url, tmp_path)
     made = CliRunner().invoke(main, ["generate", "--applications", "200", "--seed", "7", "--as-of", "2026-12-01",
                                      "--follow-ups", "none"], env=env)
@@ -53,6 +56,17 @@ def test_bench_queries_prints_every_figure_and_leaves_the_data_set_as_it_was(dat
     assert figures["queries_unchanged"] == "true"
     assert "timing the queries" in result.stderr  # the progress bar, off stdout
 
+    assert _state(database_url) == before
+
+    # The run's connections could not have written had a service tried: the database refuses.
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app = _read_only_app()
+    try:
+        with app.app_context(), pytest.raises(DBAPIError):
+            db.session().execute(text("UPDATE chain_head SET hash = hash"))  # harmless, and still refused
+    finally:
+        app.extensions["fundflow.engine"].dispose()
     assert _state(database_url) == before
 
 

@@ -134,21 +134,23 @@ def _read_only_app() -> Flask:
     with _environ(FUNDFLOW_DATABASE_URL=url,
                   FUNDFLOW_SECRET_KEY=os.environ.get("FUNDFLOW_SECRET_KEY") or "fundflow-bench-queries"):
         app = create_app({"FOLLOW_UPS": "inline", "REDIS_URL": None, "SMTP_URL": None})
-    event.listen(app.extensions["fundflow.engine"], "connect", _read_only)
+    engine = app.extensions["fundflow.engine"]
+    event.listen(engine, "connect", _sqlite_read_only if engine.dialect.name == "sqlite" else _postgres_read_only)
     return app
 
 
-def _read_only(dbapi_connection, _record) -> None:
+def _sqlite_read_only(dbapi_connection, _record) -> None:
     """Every connection of the run refuses writes, so the measured database stays as it was."""
-    if hasattr(dbapi_connection, "autocommit") and not hasattr(dbapi_connection, "create_function"):
-        autocommit = dbapi_connection.autocommit  # psycopg: the setting outlives no transaction
-        dbapi_connection.autocommit = True
-        dbapi_connection.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        dbapi_connection.autocommit = autocommit
-    else:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA query_only = ON")
-        cursor.close()
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only = ON")
+    cursor.close()
+
+
+def _postgres_read_only(dbapi_connection, _record) -> None:
+    autocommit = dbapi_connection.autocommit  # set outside a transaction, for the whole session
+    dbapi_connection.autocommit = True
+    dbapi_connection.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    dbapi_connection.autocommit = autocommit
 
 
 def planner_statistics() -> bool:

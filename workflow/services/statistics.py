@@ -160,7 +160,7 @@ def statistics(actor: Actor) -> dict[str, Any]:
         "total": _withhold_small(_roll_up(cube, None), sees_all)[0],
         **{name: _withhold_small(rows, sees_all) for name, rows in groups.items()},
         "outcomes": outcome_totals(where),
-        "on_time": {"definition": ON_TIME_DEFINITION, "as_of": beijing_today().isoformat(), **on_time_rates(where)},
+        "on_time": {"definition": ON_TIME_DEFINITION, "as_of": beijing_today().isoformat(), **on_time_rates(where, scoped=not sees_all)},
     }
 
 
@@ -196,7 +196,7 @@ ON_TIME_DEFINITION = (
     "and still awaiting the officer, or not yet due, is not counted. Rate = on time / (on time + late).")
 
 
-def on_time_rates(where: list) -> dict[str, list[dict[str, Any]]]:
+def on_time_rates(where: list, scoped: bool = False) -> dict[str, list[dict[str, Any]]]:
     """Milestones on time and late, and their rate, per institution and per channel (ON_TIME_DEFINITION).
 
     One grouped scan by (institution, channel), rolled up both ways.
@@ -208,11 +208,15 @@ def on_time_rates(where: list) -> dict[str, list[dict[str, Any]]]:
     awaiting = and_(Milestone.state == "reported", reported_in_time)
     late = and_(not_(on_time), not_(awaiting), or_(Milestone.state == "accepted", Milestone.due_date < today))
     # Counted per project first, from the milestones' own index, then the few thousand projects
-    # joined: not every milestone joined to its application.
+    # joined: not every milestone joined to its application. A `scoped` reader (a body) counts only its
+    # own projects' milestones, which its few applications lead to.
     per_project = (select(Milestone.application_id,
                           func.count(case((on_time, Milestone.id))).label("on_time"),
                           func.count(case((late, Milestone.id))).label("late"))
-                   .group_by(Milestone.application_id).subquery("per_project"))
+                   .group_by(Milestone.application_id))
+    if scoped:
+        per_project = per_project.where(Milestone.application_id.in_(select(Application.id).where(*where)))
+    per_project = per_project.subquery("per_project")
     q = (select(Application.institution_id, Application.channel,
                 cast(func.sum(per_project.c.on_time), Integer).label("on_time"),
                 cast(func.sum(per_project.c.late), Integer).label("late"))
