@@ -1615,14 +1615,20 @@ def _sign(job: Job) -> None:
 def _agreement(job: Job, signed_on: dt.date) -> dict:
     """The international cooperation agreement the project rests on, signed with its partners."""
     app = _reload(job.app_id)
-    foreign = [p for p in job.draft.partners if p["country"] != "CN"]
-    lead = foreign[0]["name"]
+    return agreement_terms(app.institution.name, app.title, job.draft.partners, signed_on,
+                           _add_months(signed_on, job.draft.duration_months + 12))
+
+
+def agreement_terms(institution: str, title: str, partners: list[dict], signed_on: dt.date,
+                    valid_until: dt.date) -> dict:
+    """sign_agreement's agreement: the institution's with its lead foreign partner."""
+    lead = next(p["name"] for p in partners if p["country"] != "CN")
     return {
-        "title": f"{app.institution.name}与{lead}关于“{app.title}”的合作协议",
-        "partners": [{"name": p["name"], "country": p["country"]} for p in job.draft.partners],
+        "title": f"{institution}与{lead}关于“{title}”的合作协议",
+        "partners": [{"name": p["name"], "country": p["country"]} for p in partners],
         "signed_on": signed_on.isoformat(), "valid_from": signed_on.isoformat(),
-        "valid_until": _add_months(signed_on, job.draft.duration_months + 12).isoformat(),
-        "commitments_domestic": f"{app.institution.name}负责项目总体协调，提供联合研究所需的实验条件和配套经费，"
+        "valid_until": valid_until.isoformat(),
+        "commitments_domestic": f"{institution}负责项目总体协调，提供联合研究所需的实验条件和配套经费，"
                                 "每年派出科研人员赴外方开展合作研究，负责成果集成与国内转化。",
         "commitments_foreign": f"{lead}提供关键技术、数据和实验平台，接收中方科研人员交流访问，"
                                "派遣专家来华开展合作研究，与中方共享联合研究成果和知识产权。",

@@ -84,6 +84,7 @@ from .demo import (
     Programme,
     Topic,
     _guide,
+    agreement_terms,
 )
 from .engine import workflow
 from .errors import InvalidInput
@@ -1161,19 +1162,9 @@ def _payload(d: Draft, app: Application, trigger: str) -> dict | None:
 
 
 def _agreement(d: Draft, app: Application) -> dict:
-    """The international cooperation agreement the project rests on, signed with its partners."""
-    lead = next(p["name"] for p in d.partners if p["country"] != "CN")
+    """The international cooperation agreement the project rests on, as the demo's is made."""
     signed = d.life.signed_on
-    return {
-        "title": f"{d.org.name}与{lead}关于“{app.title}”的合作协议",
-        "partners": [{"name": p["name"], "country": p["country"]} for p in d.partners],
-        "signed_on": signed.isoformat(), "valid_from": signed.isoformat(),
-        "valid_until": add_months(signed, d.life.duration + 12).isoformat(),
-        "commitments_domestic": f"{d.org.name}负责项目总体协调，提供联合研究所需的实验条件和配套经费，"
-                                "每年派出科研人员赴外方开展合作研究，负责成果集成与国内转化。",
-        "commitments_foreign": f"{lead}提供关键技术、数据和实验平台，接收中方科研人员交流访问，"
-                               "派遣专家来华开展合作研究，与中方共享联合研究成果和知识产权。",
-    }
+    return agreement_terms(d.org.name, app.title, d.partners, signed, add_months(signed, d.life.duration + 12))
 
 
 def _outcomes(d: Draft, app: Application) -> dict:
