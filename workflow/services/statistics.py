@@ -19,6 +19,7 @@ from ..errors import NotFound, NotPermitted, N_
 from ..models import (OUTCOME_KEYS, Application, Call, CooperationBase, Institution, Milestone, Partner,
                       Review, utcnow)
 from ..permissions import Actor
+from . import chain_cache
 
 # Drafts are private to their institution until submitted: statistics count routed applications.
 ROUTED = Application.submitted_at.is_not(None)
@@ -141,9 +142,21 @@ def outcome_totals(where: list) -> dict[str, int]:
     return {key: int(getattr(row, key)) for key in OUTCOME_KEYS}
 
 
-def statistics(actor: Actor) -> dict[str, Any]:
-    """Counts and funds of the routed applications `actor` may count, grouped every way the fund reports them."""
+def statistics(actor: Actor, *, cached: bool = True) -> dict[str, Any]:
+    """Counts and funds of the routed applications `actor` may count, grouped every way the fund reports them.
+
+    The figures are kept while the audit chain's head stays where it was (services.chain_cache), one set
+    for the fund's staff and one per body; the day is part of the key, as the on-time rates count the
+    milestones due by today. `cached=False` computes them afresh, as the benchmark does.
+    """
     where, sees_all = _scope(actor)
+    if not cached:
+        return _statistics(where, sees_all)
+    key = ("statistics", None if sees_all else actor.body_id, beijing_today())
+    return chain_cache.kept(key, lambda: _statistics(where, sees_all))
+
+
+def _statistics(where: list, sees_all: bool) -> dict[str, Any]:
     cube = _cube(where)
     groups = {
         "by_channel": _roll_up(cube, "channel"),
@@ -349,7 +362,7 @@ def _partner_count(code: str) -> int:
 
 def countries_with_projects() -> list[str]:
     """The partner countries of routed applications, for the report's country picker."""
-    return partner_countries(ROUTED)
+    return chain_cache.kept(("countries_with_projects",), lambda: partner_countries(ROUTED))
 
 
 def partner_countries(*where, foreign_only: bool = False) -> list[str]:
