@@ -69,6 +69,7 @@ def defer(session: Session, job: str, event: Event) -> None:
 
 
 _STAGE = insert(Outbox.__table__).returning(Outbox.__table__.c.id, sort_by_parameter_order=True)
+_STAGE_ONE = insert(Outbox.__table__)
 
 
 def stage_deferred(session: Session) -> list[int]:
@@ -82,7 +83,10 @@ def stage_deferred(session: Session) -> list[int]:
     for row in rows:
         if row["job"] not in JOBS:
             raise KeyError(f"no job named {row['job']!r}")
-    return list(session.connection().execute(_STAGE, rows).scalars())
+    conn = session.connection()
+    if len(rows) == 1:  # most transitions stage one job: a plain INSERT, whose new id SQLite gives without RETURNING
+        return [conn.execute(_STAGE_ONE, rows[0]).inserted_primary_key[0]]
+    return list(conn.execute(_STAGE, rows).scalars())
 
 
 def hand_over(ids: list[int]) -> None:
