@@ -6,18 +6,23 @@ suggests them (`assign_suggested`: each application's panel brought up to N conf
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any, Callable, Sequence
 
-from .. import db, outbox
-from ..errors import InvalidInput, NotFound, NotPermitted, TransitionRefused, WorkflowError
-from ..models import Application, Outbox, User
-from ..permissions import Actor, can_see
-from .applications import assign_reviewer
+from sqlalchemy import select
+
+from .. import audit, db, outbox
+from ..errors import InvalidInput, NotPermitted, TransitionRefused, WorkflowError
+from ..models import Application, ExpertProfile, Outbox, Review, User, utcnow
+from ..permissions import Actor
+from .applications import _visible, add_review, assign_reviewer, default_due_date
 
 # More assignments than this run as a background job whose progress the job page follows.
 BACKGROUND_AFTER = 5
 # One action may fill a whole call's panels: its 2,000 applications (the most one request names), three each.
 MAX_ASSIGNMENTS = 6000
+# Seconds between a job's progress reports (the job page polls about once a second).
+PROGRESS_EVERY = 0.5
 
 ASSIGNED = "assigned"
 ALREADY = "already_assigned"
@@ -127,65 +132,99 @@ def assign_suggested(actor: Actor, app_ids: Sequence[int], per_application: int 
 
 def perform_suggested(actor: Actor, app_ids: Sequence[int], per_application: int, due_date: dt.date | None,
                       progress: Callable[[int, int | None, str | None], None] | None = None) -> dict[str, Any]:
-    """For each application in turn: ask the pool, assign its suggestions until the panel is full.
+    """For each application in turn: seat the pool's suggestions until its panel is full.
 
-    Each application's suggestions are asked after the previous one's assignments are committed, so the
-    load they add spreads the next ones across the pool.
+    Each application's panel is one transaction (see _fill_panel), and its picks are asked after the
+    previous one's are seated, so the load they add spreads the next ones across the pool. The pool is
+    read once for the whole action (pool.Ranking), not once per application.
     """
     from . import pool
 
     total = len(app_ids)
     summary: dict[str, Any] = {"total": 0, ASSIGNED: 0, ALREADY: 0, REFUSED: 0, "refusals": [],
                                "applications": total, "short": []}
-    if progress:
-        progress(0, total, f"{total} applications")
+    report = _Reporter(progress)
+    report(0, total, f"{total} applications")
+    ranking = pool.Ranking(db.session())
+    db.session().rollback()
     for done, app_id in enumerate(app_ids, start=1):
-        made = _fill_panel(actor, app_id, per_application, due_date, summary, pool)
-        if progress:
-            progress(done, total, f"#{app_id}: +{made}")
-    if progress:
-        progress(total, total, f"{summary[ASSIGNED]} assigned, {summary[REFUSED]} refused")
+        made = _fill_panel(actor, app_id, per_application, due_date or default_due_date(), summary, ranking)
+        report(done, total, f"#{app_id}: +{made}")
+    report.last(total, total, f"{summary[ASSIGNED]} assigned, {summary[REFUSED]} refused")
     return summary
 
 
-def _fill_panel(actor: Actor, app_id: int, wanted: int, due_date, summary: dict, pool) -> int:
-    s = db.session()
-    app = s.get(Application, app_id)
-    try:
-        if app is None or not can_see(actor, app):
-            raise NotFound(f"application {app_id} not found")
-        if app.state != "expert_review":
-            raise TransitionRefused(f"reviewers are assigned during expert review, not while {app.state}",
-                                    {"state": app.state})
-    except WorkflowError as err:
-        s.rollback()
-        summary[REFUSED] += 1
-        summary["refusals"].append(_refusal(app_id, 0, err))
-        return 0
-    seated = sum(1 for r in app.reviews if r.state != "declined")
-    need = max(0, wanted - seated)
-    made, tried = 0, []
-    while need > made:
-        picks = pool.suggestions(s, app, need - made, exclude=tried)
-        s.rollback()
-        if not picks:
-            summary["short"].append({"application_id": app_id, "missing": need - made})
-            break
-        for pick in picks:
-            tried.append(pick.reviewer_id)
-            summary["total"] += 1
-            try:
-                assign_reviewer(actor, app_id, pick.reviewer_id, due_date)
-            except WorkflowError as err:  # taken meanwhile, or became conflicted: the next suggestion
-                db.session().rollback()
-                summary[REFUSED] += 1
-                summary["refusals"].append(_refusal(app_id, pick.reviewer_id, err))
-            else:
-                summary[ASSIGNED] += 1
-                made += 1
-        app = db.session().get(Application, app_id)
-        s = db.session()
-    return made
+def _fill_panel(actor: Actor, app_id: int, wanted: int, due_date: dt.date, summary: dict, ranking) -> int:
+    """Seat the experts an application's panel lacks, in one transaction; return how many were seated.
+
+    Each is checked and recorded by add_review, as assign_reviewer does for one (pool, activity,
+    duplicates, conflicts, its audit event, its notice). A refused pick (taken meanwhile, or become
+    conflicted) is reported and the next suggestion tried: add_review refuses before it writes anything,
+    so a refusal leaves the transaction as it was. The panel commits whole or not at all, so a job
+    that dies part-way and is tried again finds each panel either full or as it was before.
+    """
+    now = utcnow()
+    refusals: list[tuple[int, WorkflowError]] = []
+    seated: list[Review] = []
+    with db.write_session() as s:
+        try:
+            app = _visible(s, actor, app_id)
+            if app.state != "expert_review":
+                raise TransitionRefused(f"reviewers are assigned during expert review, not while {app.state}",
+                                        {"state": app.state})
+        except WorkflowError as err:
+            refusals.append((0, err))
+            app = None
+        need = max(0, wanted - sum(1 for r in app.reviews if r.state != "declined")) if app is not None else 0
+        tried: list[int] = []
+        while len(seated) < need:
+            picks = ranking.suggest(s, app, need - len(seated), exclude=tried)
+            if not picks:
+                summary["short"].append({"application_id": app_id, "missing": need - len(seated)})
+                break
+            # Held while the picks are checked: the session keeps only what is referenced.
+            experts = _load_experts(s, [p.reviewer_id for p in picks])
+            for pick in picks:
+                tried.append(pick.reviewer_id)
+                try:
+                    seated.append(add_review(s, actor, app, pick.reviewer_id, due_date, now))
+                except WorkflowError as err:
+                    refusals.append((pick.reviewer_id, err))
+        audit.seal(s)
+        follow_up = [outbox.stage(s, "notify_review_assigned", review_id=r.id) for r in seated]
+    outbox.hand_over(follow_up)
+    for review in seated:  # committed: now their load counts
+        ranking.seat(review.reviewer_id)
+    summary["total"] += len(seated) + sum(1 for reviewer_id, _ in refusals if reviewer_id)
+    summary[ASSIGNED] += len(seated)
+    summary[REFUSED] += len(refusals)
+    summary["refusals"].extend(_refusal(app_id, reviewer_id, err) for reviewer_id, err in refusals)
+    return len(seated)
+
+
+def _load_experts(s, reviewer_ids: list[int]) -> list:
+    """The picks' accounts and pool entries in two queries, so add_review finds them in the session."""
+    return [*s.scalars(select(User).where(User.id.in_(reviewer_ids))),
+            *s.scalars(select(ExpertProfile).where(ExpertProfile.user_id.in_(reviewer_ids)))]
+
+
+class _Reporter:
+    """A job's progress, told at most every PROGRESS_EVERY seconds, and always at the end.
+
+    Each report is a write transaction of its own; one per application doubled the bulk job's commits.
+    """
+
+    def __init__(self, progress: Callable[[int, int | None, str | None], None] | None):
+        self._progress, self._at = progress, -PROGRESS_EVERY
+
+    def __call__(self, done: int, total: int | None, note: str | None) -> None:
+        if self._progress is not None and time.monotonic() - self._at >= PROGRESS_EVERY:
+            self.last(done, total, note)
+
+    def last(self, done: int, total: int | None, note: str | None) -> None:
+        if self._progress is not None:
+            self._at = time.monotonic()
+            self._progress(done, total, note)
 
 
 def _refusal(app_id: int, reviewer_id: int, err: WorkflowError) -> dict[str, Any]:

@@ -9,12 +9,14 @@ Suggestions and the pool list are a few set-based queries whatever the size of t
 """
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import io
+import itertools
 import secrets
 from dataclasses import dataclass
-from typing import IO, Any, Sequence
+from typing import IO, Any, Callable, Iterator, NamedTuple, Sequence
 
 from flask import current_app
 from sqlalchemy import String, and_, case, cast, func, literal, or_, select
@@ -376,13 +378,28 @@ def suggest(actor: Actor, app_id: int, n: int = 3) -> list[Suggestion]:
     return suggestions(s, _visible(s, actor, app_id), n)
 
 
+def _open_load():
+    """Each expert's open assignments, as a subquery (reviewer_id, load)."""
+    return select(Review.reviewer_id, func.count().label("load")) \
+        .where(Review.state.in_(open_review_states())).group_by(Review.reviewer_id).subquery()
+
+
+def _in_pool():
+    """An active reviewer account whose pool entry, if any, is active (with ExpertProfile outer-joined)."""
+    return (User.role == "reviewer", User.active.is_(True), func.coalesce(ExpertProfile.active, True).is_(True))
+
+
+def _first(n: int) -> int:
+    """How many of the best candidates are read for `n` picks (see suggestions)."""
+    return max(200, 20 * n)
+
+
 def suggestions(s: Session, app: Application, n: int = 3, exclude: Sequence[int] = ()) -> list[Suggestion]:
     """Conflict-free experts active in the pool and not on the panel: field match first, then the lightest
     load, then spread: no two from one institution while others remain, a new country preferred."""
     if n <= 0:
         return []
-    open_ = select(Review.reviewer_id, func.count().label("load")) \
-        .where(Review.state.in_(open_review_states())).group_by(Review.reviewer_id).subquery()
+    open_ = _open_load()
     match = _has(ExpertProfile.fields, app.field).label("match") if app.field else None
     match_rank = case((match, 0), else_=1) if match is not None else None
     load = func.coalesce(open_.c.load, 0)
@@ -394,21 +411,121 @@ def suggestions(s: Session, app: Application, n: int = 3, exclude: Sequence[int]
                        (match_rank if match_rank is not None else literal(1)).label("unmatched"), load.label("load"))
                 .outerjoin(ExpertProfile, ExpertProfile.user_id == User.id)
                 .outerjoin(open_, open_.c.reviewer_id == User.id)
-                .where(User.role == "reviewer", User.active.is_(True),
-                       func.coalesce(ExpertProfile.active, True).is_(True),
+                .where(*_in_pool(),
                        or_(User.institution_id.is_(None), User.institution_id.not_in(barred_institutions)),
                        User.id.not_in(on_panel), User.id.not_in(conflicts.conflicted_reviewers_query(s, app)),
                        *([User.id.not_in(list(exclude))] if exclude else [])))
     # The best few hundred by field and load nearly always hold n institutions; when they do not
     # (a pool of few institutions), the best `n` of every institution are read instead.
-    rows = s.execute(eligible.order_by(*order).limit(max(200, 20 * n))).all()
-    if len({r.institution_id for r in rows}) < n and len(rows) >= max(200, 20 * n):
+    rows = s.execute(eligible.order_by(*order).limit(_first(n))).all()
+    if len({r.institution_id for r in rows}) < n and len(rows) >= _first(n):
         per_institution = func.row_number().over(partition_by=User.institution_id, order_by=order)
         ranked = eligible.add_columns(per_institution.label("within")).subquery()
         rows = s.execute(select(ranked).where(ranked.c.within <= n)
                          .order_by(ranked.c.within, ranked.c.unmatched, ranked.c.load, ranked.c.id)
-                         .limit(max(200, 20 * n) * 5)).all()
+                         .limit(_first(n) * 5)).all()
     return _spread(rows, n)
+
+
+@dataclass
+class _Candidate:
+    """One expert of the pool as a Ranking holds them."""
+
+    id: int
+    name: str | None
+    email: str
+    institution_id: int | None
+    country: str
+    fields: frozenset[str]
+    load: int
+
+
+class _Row(NamedTuple):
+    """A candidate as suggestions() reads them from the database, for one application."""
+
+    id: int
+    name: str | None
+    email: str
+    institution_id: int | None
+    country: str
+    unmatched: int
+    load: int
+
+
+class Ranking:
+    """The active pool in suggestions' order, read once, for a job that fills many panels.
+
+    suggestions() reads every expert of the pool for each application it is asked about (at 10,000
+    experts, a scan and sort of 10,000 rows each time); a job filling 2,000 panels spent most of its
+    time there. A Ranking reads the pool once, keeps it ordered by (load, id), overall and per field of
+    expertise, and raises an expert's load when the job seats them, so one application's picks are a walk
+    over the first few hundred experts of its field. Its answer is suggestions()'s for the same pool (the
+    tests hold it to that). What it cannot see, an expert retired or loaded by someone else meanwhile,
+    stays safe: add_review refuses the retired and the conflicted, and a load seen late only shifts the spread.
+    """
+
+    def __init__(self, s: Session):
+        open_ = _open_load()
+        rows = s.execute(select(User.id, User.name, User.email, User.institution_id,
+                                func.coalesce(ExpertProfile.country, "CN"), ExpertProfile.fields,
+                                func.coalesce(open_.c.load, 0))
+                         .outerjoin(ExpertProfile, ExpertProfile.user_id == User.id)
+                         .outerjoin(open_, open_.c.reviewer_id == User.id).where(*_in_pool()))
+        self._experts = {row[0]: _Candidate(*row[:5], frozenset(row[5] or ()), row[6]) for row in rows}
+        self._order = sorted((e.load, e.id) for e in self._experts.values())
+        self._by_field: dict[str, list[tuple[int, int]]] = {}
+        for key in self._order:
+            for code in self._experts[key[1]].fields:
+                self._by_field.setdefault(code, []).append(key)
+
+    def seat(self, reviewer_id: int) -> None:
+        """One more open assignment for this expert (committed by the caller)."""
+        expert = self._experts.get(reviewer_id)
+        if expert is None:
+            return
+        for order in (self._order, *(self._by_field[code] for code in expert.fields)):
+            order.pop(bisect.bisect_left(order, (expert.load, expert.id)))
+            bisect.insort(order, (expert.load + 1, expert.id))
+        expert.load += 1
+
+    def suggest(self, s: Session, app: Application, n: int = 3, exclude: Sequence[int] = ()) -> list[Suggestion]:
+        """What suggestions(s, app, n, exclude) answers, from the pool as read (and seated) since."""
+        if n <= 0:
+            return []
+        institutions = set(conflicts.conflicted_institutions(s, app))
+        # Read, not app.reviews: an assignment this transaction just added is on the panel too.
+        on_panel = s.scalars(select(Review.reviewer_id).where(Review.application_id == app.id))
+        conflicted = s.scalars(select(conflicts.conflicted_reviewers_query(s, app).subquery().c[0]))
+        barred = {*on_panel, *conflicted, *exclude}
+
+        def eligible(expert: _Candidate) -> bool:
+            return expert.id not in barred and (expert.institution_id is None
+                                                or expert.institution_id not in institutions)
+
+        rows = list(itertools.islice(self._walk(app.field, eligible), _first(n)))
+        if len({r.institution_id for r in rows}) < n and len(rows) >= _first(n):
+            rows = self._best_of_each_institution(app.field, eligible, n)
+        return _spread(rows, n)
+
+    def _walk(self, field: str | None, eligible: Callable[[_Candidate], bool]) -> Iterator[_Row]:
+        """The eligible experts in suggestions' order: those of the field by (load, id), then the rest so."""
+        passes = ((True, self._by_field.get(field, [])), (False, self._order)) if field else ((False, self._order),)
+        for matched, order in passes:
+            for _load, expert_id in order:
+                e = self._experts[expert_id]
+                if (field in e.fields) is matched and eligible(e):
+                    yield _Row(e.id, e.name, e.email, e.institution_id, e.country, 0 if matched else 1, e.load)
+
+    def _best_of_each_institution(self, field: str | None, eligible: Callable[[_Candidate], bool],
+                                  n: int) -> list[_Row]:
+        """suggestions()'s fallback: the best `n` of every institution, the firsts before the seconds."""
+        within: dict[int | None, int] = {}
+        ranked = []
+        for row in self._walk(field, eligible):
+            within[row.institution_id] = within.get(row.institution_id, 0) + 1
+            if within[row.institution_id] <= n:
+                ranked.append((within[row.institution_id], row.unmatched, row.load, row.id, row))
+        return [entry[-1] for entry in sorted(ranked, key=lambda e: e[:4])[:_first(n) * 5]]
 
 
 def _spread(rows, n: int) -> list[Suggestion]:
