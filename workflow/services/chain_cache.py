@@ -25,7 +25,7 @@ from sqlalchemy import select
 from .. import audit, db
 from ..models import ChainHead
 
-MAX_ENTRIES = 64  # the fund's figures, each body's, and the few keyed by country or day
+MAX_ENTRIES = 256  # the fund's figures and each body's (the fund has a few hundred bodies at most), a few KB each
 _HEAD = select(ChainHead.event_id, ChainHead.hash).where(ChainHead.id == audit.HEAD_ID)
 
 
