@@ -106,6 +106,7 @@ def test_an_expert_retired_after_the_job_read_the_pool_is_refused_and_the_next_o
         return ranking
 
     monkeypatch.setattr(pool, "Ranking", then_retire_the_first_choice)
+    monkeypatch.setattr(pool, "RANK_FROM", 1)
     with app.app_context():
         summary = bulk.perform_suggested(w["officer"], [w["energy"].id, screening.id, w["biology"].id], 3, None)
         assert (summary[bulk.ASSIGNED], summary["short"]) == (3 + 2, [])  # biology had one already
@@ -139,6 +140,7 @@ def test_a_job_that_dies_mid_panel_loses_that_panel_whole_and_its_retry_seats_ea
         return review
 
     monkeypatch.setattr(bulk, "add_review", dies_on_the_second_seat_of_the_second_panel)
+    monkeypatch.setattr(pool, "RANK_FROM", 1)
     with app.app_context():
         with db.write_session() as s:
             job_id = outbox.stage(s, "assign_reviewers", started_by=w["officer"].id, officer_id=w["officer"].id,
@@ -164,3 +166,14 @@ def test_progress_is_told_a_few_times_a_second_and_at_the_end(app, pool_world, m
         bulk.perform_suggested(pool_world["officer"], [pool_world["energy"].id, pool_world["biology"].id], 3,
                                None, progress=lambda done, total, note: told.append((done, total)))
     assert told == [(0, 2), (2, 2)]
+
+
+def test_a_few_applications_ask_suggestions_for_each_instead_of_reading_the_whole_pool(app, pool_world, monkeypatch):
+    def whole_pool(_s):
+        raise AssertionError("the whole pool was read for two applications")
+
+    monkeypatch.setattr(pool, "Ranking", whole_pool)
+    with app.app_context():
+        summary = bulk.perform_suggested(pool_world["officer"], [pool_world["energy"].id, pool_world["biology"].id],
+                                         3, None)
+        assert (summary[bulk.ASSIGNED], summary[bulk.REFUSED]) == (3 + 2, 0)

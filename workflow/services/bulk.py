@@ -135,8 +135,8 @@ def perform_suggested(actor: Actor, app_ids: Sequence[int], per_application: int
     """For each application in turn: seat the pool's suggestions until its panel is full.
 
     Each application's panel is one transaction (see _fill_panel), and its picks are asked after the
-    previous one's are seated, so the load they add spreads the next ones across the pool. The pool is
-    read once for the whole action (pool.Ranking), not once per application.
+    previous one's are seated, so the load they add spreads the next ones across the pool. For many
+    applications the pool is read once for the whole action (pool.Ranking), not once per application.
     """
     from . import pool
 
@@ -145,7 +145,7 @@ def perform_suggested(actor: Actor, app_ids: Sequence[int], per_application: int
                                "applications": total, "short": []}
     report = _Reporter(progress)
     report(0, total, f"{total} applications")
-    ranking = pool.Ranking(db.session())
+    ranking = pool.ranking_for(db.session(), total)
     db.session().rollback()
     for done, app_id in enumerate(app_ids, start=1):
         made = _fill_panel(actor, app_id, per_application, due_date or default_due_date(), summary, ranking)
