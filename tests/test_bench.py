@@ -4,6 +4,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
+from workflow import bench_http
 from workflow.cli import main
 
 FIGURES = ("engine_per_s", "engine_p50_ms", "engine_p99_ms", "floor_per_s", "floor_p50_ms", "floor_p99_ms",
@@ -85,3 +86,17 @@ def test_bench_memory_reads_the_process_at_each_tenth_of_the_run():
     assert float(figures["memory_rss_start_mb"]) == readings[0] and float(figures["memory_rss_end_mb"]) == readings[-1]
     growth = 100 * (readings[-1] - readings[0]) / readings[0]
     assert abs(float(figures["memory_growth_pct"]) - growth) < 0.01
+
+
+def test_bench_http_fires_every_transition_through_gunicorn_and_queues_each_follow_up(postgres_template):
+    result = CliRunner().invoke(main, ["bench", "--no-engine", "--http", "4", "-n", "40",
+                                       "--database-url", postgres_template])
+    assert result.exit_code == 0, result.output
+    figures = dict(line.split(": ", 1) for line in result.stdout.splitlines() if line)
+    assert figures["http_clients"] == "4"
+    assert figures["http_errors"] == "0"
+    assert float(figures["http_per_s"]) > 0 and float(figures["engine_in_process_per_s"]) > 0
+    # 40 timed suspends and resumes over HTTP and each client's untimed warm-up, each staging one
+    # notice, all waiting in Redis, none run
+    assert figures["http_follow_ups_queued"] == str(40 + 4 * bench_http.WARM_UP)
+    assert int(figures["verify_events"]) >= 40

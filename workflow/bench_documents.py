@@ -107,7 +107,7 @@ def run(database_url: str | None, n: int, progress: Progress) -> Iterator[tuple[
         yield "documents_inprocess_per_s", round(len(in_process) / seconds, 2)
         yield "documents_inprocess_floor_ratio", round(floor_per_s * seconds / len(in_process), 3)
 
-        redis_base = stack.enter_context(_redis_server(scratch / "redis"))
+        redis_base = stack.enter_context(throwaway_redis(scratch / "redis"))
         for index, workers in enumerate(WORKER_COUNTS):
             batch = rest[index * n:(index + 1) * n]
             # A Redis database of its own per run: no queue, worker or scheduler key carries over.
@@ -404,7 +404,7 @@ def _reap(process: subprocess.Popen, grace: float) -> None:
 
 
 @contextmanager
-def _redis_server(base: Path) -> Iterator[str]:
+def throwaway_redis(base: Path) -> Iterator[str]:
     """A throwaway redis-server on a free port, keeping nothing on disk; yield its URL without a database."""
     binary = shutil.which("redis-server")
     if binary is None:

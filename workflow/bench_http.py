@@ -4,7 +4,9 @@ One run, one fresh database (a SQLite file, or a schema of its own on the Postgr
 `--database-url`). Each client owns one application driven to `in_progress` through the engine and
 alternates `suspend` (with a reason) and `resume` as an officer, over keep-alive HTTP to a gunicorn
 with several workers; the same transitions are first timed in this process through
-`services.transitions.fire`, single-threaded, as the peer figure. Answers other than 200 are
+`services.transitions.fire`, single-threaded, as the peer figure, its follow-ups held back. gunicorn
+hands its follow-ups to a throwaway redis-server, as a production install does, and no worker takes
+them during the run (`http_follow_ups_queued` counts them). Answers other than 200 are
 counted as errors (the clients never contend, so not even a 409 is expected). The chain is verified
 at the end.
 """
@@ -26,10 +28,12 @@ from flask import current_app
 
 from . import outbox
 from .bench import PASSWORD, SUSPEND_REASON, Progress, _percentile, _prepare, _verify, scratch_app
+from .bench_documents import throwaway_redis
 from .services import accounts
 from .services.transitions import fire
 
 WORKERS = 4
+WARM_UP = 2  # untimed transitions per client before the clock starts (an even number: state unchanged)
 THREADS = 8  # per gunicorn worker: the clients' requests mostly wait on the database
 
 
@@ -45,13 +49,19 @@ def run(database_url: str | None, n: int, clients: int, progress: Progress) -> I
         with drainer.paused():
             yield "engine_in_process_per_s", _in_process(officer, app_ids, min(n, 1000), progress)
         token = accounts.issue_token(officer.email, PASSWORD)
-        with _gunicorn(app.config["DATABASE_URL"], app.config["DATA_DIR"]) as port:
+        # As in production, and as the in-process figure beside it: gunicorn hands each transition's
+        # follow-ups to Redis and ends the request; no worker takes them while the clients run, so
+        # the notices do not share the cores with the transitions they follow.
+        with throwaway_redis(Path(app.config["DATA_DIR"]) / "redis") as redis_base, \
+                _gunicorn(app.config["DATABASE_URL"], app.config["DATA_DIR"], f"{redis_base}/1") as port:
             latencies, codes, seconds = _clients(port, token, app_ids, n, progress)
+            queued = _queued(f"{redis_base}/1")
         ok = sum(1 for c in codes if c == 200)
         yield "http_per_s", round(ok / seconds, 1)
         yield "http_p50_ms", round(_percentile(latencies, 50) * 1000, 2)
         yield "http_p99_ms", round(_percentile(latencies, 99) * 1000, 2)
-        yield "http_errors", len(codes) - ok
+        yield "http_errors", (n // clients) * clients - ok  # refused, or never answered
+        yield "http_follow_ups_queued", queued
         yield from _verify(progress)
 
 
@@ -72,10 +82,10 @@ def _in_process(officer, app_ids: list[int], n: int, progress: Progress) -> floa
 class _gunicorn:
     """gunicorn serving the benchmark's database, on a free port, for the length of a `with`."""
 
-    def __init__(self, database_url: str, data_dir: str):
+    def __init__(self, database_url: str, data_dir: str, redis_url: str):
         self.port = _free_port()
         self.env = {**os.environ, "FUNDFLOW_DATABASE_URL": database_url, "FUNDFLOW_DATA_DIR": data_dir,
-                    "FUNDFLOW_SECRET_KEY": current_app.config["SECRET_KEY"], "FUNDFLOW_REDIS_URL": ""}
+                    "FUNDFLOW_SECRET_KEY": current_app.config["SECRET_KEY"], "FUNDFLOW_REDIS_URL": redis_url}
         self.log = Path(data_dir) / "gunicorn.log"
 
     def __enter__(self) -> int:
@@ -100,6 +110,18 @@ class _gunicorn:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def _queued(redis_url: str) -> int:
+    """How many follow-up jobs wait in RQ's queues: one per transition's staged job, none lost."""
+    from redis import Redis
+    from rq import Queue
+
+    connection = Redis.from_url(redis_url)
+    try:
+        return sum(len(queue) for queue in Queue.all(connection=connection))
+    finally:
+        connection.close()
 
 
 def _free_port() -> int:
@@ -133,19 +155,31 @@ def _clients(port: int, token: str, app_ids: list[int], n: int,
     def client(app_id: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         mine_lat, mine_codes, suspended = [], [], False
-        start.wait()
+
+        def transition() -> tuple[float, int]:
+            nonlocal suspended
+            trigger = "resume" if suspended else "suspend"
+            body = json.dumps({} if suspended else {"comment": SUSPEND_REASON})
+            t0 = time.perf_counter()
+            connection.request("POST", f"/api/v1/applications/{app_id}/transitions/{trigger}", body=body,
+                               headers=headers)
+            response = connection.getresponse()
+            response.read()
+            suspended = suspended != (response.status == 200)
+            return time.perf_counter() - t0, response.status
+
         try:
+            # Untimed, as the in-process figure's warm-up: each worker thread's first requests open
+            # its connections and compile its statements. A suspend and a resume leave the state as it was.
+            try:
+                for _ in range(WARM_UP):
+                    transition()
+            finally:
+                start.wait()  # a client that failed here still lets the others start, and its answers count as errors
             for _ in range(per_client):
-                trigger = "resume" if suspended else "suspend"
-                body = json.dumps({} if suspended else {"comment": SUSPEND_REASON})
-                t0 = time.perf_counter()
-                connection.request("POST", f"/api/v1/applications/{app_id}/transitions/{trigger}", body=body,
-                                   headers=headers)
-                response = connection.getresponse()
-                response.read()
-                mine_lat.append(time.perf_counter() - t0)
-                mine_codes.append(response.status)
-                suspended = suspended != (response.status == 200)
+                seconds, status = transition()
+                mine_lat.append(seconds)
+                mine_codes.append(status)
         finally:
             connection.close()
             with lock:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
-from sqlalchemy import Date, and_, case, exists, or_, select
+from sqlalchemy import Date, and_, bindparam, case, exists, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -70,13 +70,19 @@ def _plus_days_sqlite(element, compiler, **kw):
 def status_expression(as_of: dt.date | None = None):
     """The compliance status of `Application` rows as a SQL expression (NULL when not in execution)."""
     as_of = as_of or today()
+    return _status_case(as_of, as_of + DUE_SOON)
+
+
+def _status_case(as_of, soon_by):
+    """The status as SQL, against the day `as_of` and the day `soon_by` that "falls due soon" reaches:
+    dates, or bound parameters standing for them."""
     grace = select(Call.grace_days).where(Call.id == Application.call_id).correlate(Application).scalar_subquery()
     mine = Milestone.application_id == Application.id
     still_open = Milestone.state.in_(OPEN_STATES)
     past_grace = exists().where(mine, still_open, _PlusDays(Milestone.due_date, grace) < as_of)
     overdue = exists().where(mine, or_(Milestone.state == "overdue",
                                        and_(still_open, Milestone.due_date < as_of)))
-    soon = exists().where(mine, still_open, Milestone.due_date <= as_of + DUE_SOON)
+    soon = exists().where(mine, still_open, Milestone.due_date <= soon_by)
     return case(
         (Application.state.not_in(FOLLOWED_STATES), None),
         (past_grace, NON_COMPLIANT),
@@ -84,6 +90,12 @@ def status_expression(as_of: dt.date | None = None):
         (soon, AT_RISK),
         else_=ON_TRACK,
     )
+
+
+# Built once: every answer about one application (the API's, the project page's) asks it, and building
+# the expression cost more than running it.
+_STATUSES = select(Application.id, _status_case(bindparam("as_of", type_=Date()), bindparam("soon_by", type_=Date()))) \
+    .where(Application.id.in_(bindparam("ids", expanding=True)))
 
 
 def where(status: str, as_of: dt.date | None = None):
@@ -100,7 +112,8 @@ def statuses(app_ids: Iterable[int], as_of: dt.date | None = None) -> dict[int, 
     ids = list(app_ids)
     if not ids:
         return {}
-    rows = db.session().execute(select(Application.id, status_expression(as_of)).where(Application.id.in_(ids)))
+    as_of = as_of or today()
+    rows = db.session().execute(_STATUSES, {"ids": ids, "as_of": as_of, "soon_by": as_of + DUE_SOON})
     return {app_id: status for app_id, status in rows}
 
 
