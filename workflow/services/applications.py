@@ -86,7 +86,7 @@ def update_application(actor: Actor, app_id: int, data: dict[str, Any]) -> Appli
     now = utcnow()
     try:
         with db.write_session() as s:
-            app = _visible(s, actor, app_id)
+            app = visible_in(s, actor, app_id)
             if actor.role != "applicant" or app.institution_id != actor.institution_id:
                 raise NotPermitted("only the applicant institution's staff may edit an application")
             if app.state not in EDITABLE_STATES:
@@ -143,7 +143,7 @@ def add_attachment(actor: Actor, app_id: int, kind: str, filename: str, stream: 
     content = stream.read(limit + 1)
     if len(content) > limit:
         raise TooLarge(f"attachments are limited to {_size(limit)}", {"file": [f"at most {limit} bytes"]})
-    _may_upload(actor, _visible(db.session(), actor, app_id), kind)  # who may, before any parsing
+    _may_upload(actor, visible_in(db.session(), actor, app_id), kind)  # who may, before any parsing
     db.session().rollback()
     pdfcheck.check(content)  # outside the write transaction: parsing never holds the database's write lock
     folder = Path(current_app.config["DATA_DIR"]) / "attachments"
@@ -151,7 +151,7 @@ def add_attachment(actor: Actor, app_id: int, kind: str, filename: str, stream: 
     stored = f"{uuid.uuid4().hex}.pdf"
     now = utcnow()
     with db.write_session() as s:
-        app = _visible(s, actor, app_id)
+        app = visible_in(s, actor, app_id)
         _may_upload(actor, app, kind)  # again: the state may have moved while the file was checked
         digest = hashlib.sha256(content).hexdigest()
         att = Attachment(application_id=app.id, kind=kind, filename=pdf_name(filename), stored_name=stored,
@@ -238,7 +238,7 @@ def assign_reviewer(actor: Actor, app_id: int, reviewer_id: int, due_date=None,
         raise NotPermitted("only program officers assign reviewers")
     now = utcnow()
     with db.write_session() as s:
-        app = _visible(s, actor, app_id)
+        app = visible_in(s, actor, app_id)
         review = add_review(s, actor, app, reviewer_id, due_date or default_due_date(), now, replaces_id)
         audit.seal(s)
         follow_up = [outbox.stage(s, "notify_review_assigned", review_id=review.id)]
@@ -288,10 +288,11 @@ def conflict_of_interest(reviewer: User, app: Application) -> str | None:
 
 
 def get_application(actor: Actor, app_id: int) -> Application:
-    return _visible(db.session(), actor, app_id)
+    return visible_in(db.session(), actor, app_id)
 
 
-def _visible(s: Session, actor: Actor, app_id: int) -> Application:
+def visible_in(s: Session, actor: Actor, app_id: int) -> Application:
+    """The application `app_id` in session `s`, if `actor` may see it; else NotFound, as if it did not exist."""
     app = s.get(Application, app_id)
     if app is None or not can_see(actor, app):
         raise NotFound(f"application {app_id} not found")

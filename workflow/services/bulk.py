@@ -15,7 +15,7 @@ from .. import audit, db, outbox
 from ..errors import InvalidInput, NotPermitted, TransitionRefused, WorkflowError
 from ..models import Application, ExpertProfile, Outbox, Review, User, utcnow
 from ..permissions import Actor
-from .applications import _visible, add_review, assign_reviewer, default_due_date
+from .applications import add_review, assign_reviewer, default_due_date, visible_in
 
 # More assignments than this run as a background job whose progress the job page follows.
 BACKGROUND_AFTER = 5
@@ -168,7 +168,7 @@ def _fill_panel(actor: Actor, app_id: int, wanted: int, due_date: dt.date, summa
     seated: list[Review] = []
     with db.write_session() as s:
         try:
-            app = _visible(s, actor, app_id)
+            app = visible_in(s, actor, app_id)
             if app.state != "expert_review":
                 raise TransitionRefused(f"reviewers are assigned during expert review, not while {app.state}",
                                         {"state": app.state})

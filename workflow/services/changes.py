@@ -22,7 +22,7 @@ from ..errors import N_, GuardFailed, InvalidInput, NotPermitted, TransitionRefu
 from ..guards import change_problems, central_total
 from ..models import ChangeRequest, utcnow
 from ..permissions import Actor
-from .applications import _visible
+from .applications import visible_in
 
 OPEN_STATES = ("in_progress", "suspended")
 # What each kind of change carries, besides its reason.
@@ -41,7 +41,7 @@ def request_change(actor: Actor, app_id: int, kind: str, reason: str, proposal: 
     now = utcnow()
     try:
         with db.write_session() as s:
-            app = _visible(s, actor, app_id)
+            app = visible_in(s, actor, app_id)
             if actor.role != "applicant" or app.institution_id != actor.institution_id:
                 raise NotPermitted("only the applicant institution's staff may request changes")
             if app.state not in OPEN_STATES:
@@ -75,7 +75,7 @@ def _already_open(kind: str) -> GuardFailed:
 
 
 def changes_of(actor: Actor, app_id: int) -> list[ChangeRequest]:
-    return list(_visible(db.session(), actor, app_id).changes)
+    return list(visible_in(db.session(), actor, app_id).changes)
 
 
 def kept_central(application) -> int:

@@ -30,7 +30,7 @@ from ..errors import N_, InvalidInput, NotFound, NotPermitted, TransitionRefused
 from ..models import FIELDS, LANGUAGES, Application, ExpertProfile, Institution, Review, User, utcnow
 from ..permissions import Actor
 from . import conflicts, registry
-from .applications import _visible, add_review, default_due_date
+from .applications import add_review, default_due_date, visible_in
 
 PROFILE_FIELDS = ("fields", "country", "languages", "title", "active")
 MAX_IMPORT_ROWS = 5000
@@ -375,7 +375,7 @@ def suggest(actor: Actor, app_id: int, n: int = 3) -> list[Suggestion]:
     """The `n` best conflict-free experts active in the pool for one application (services.pool.suggestions)."""
     _officer(actor)
     s = db.session()
-    return suggestions(s, _visible(s, actor, app_id), n)
+    return suggestions(s, visible_in(s, actor, app_id), n)
 
 
 def _open_load():
@@ -599,7 +599,7 @@ def replace_reviewer(actor: Actor, review_id: int, reviewer_id: int | None = Non
         old = s.get(Review, review_id)
         if old is None or application_id not in (None, old.application_id):
             raise NotFound(f"review {review_id} not found")
-        app = _visible(s, actor, old.application_id)
+        app = visible_in(s, actor, old.application_id)
         if not replaceable(old):
             raise TransitionRefused("only a declined or overdue assignment can be replaced",
                                     {"state": old.state, "review_id": ["neither declined nor overdue"]})
