@@ -1,5 +1,6 @@
-"""Filling many panels from the pool in one action (services.bulk.perform_suggested): a transaction per
-panel, the pool read once (pool.Ranking) and answering as suggestions() does, refusals part-way, retries."""
+"""Filling many panels in one action: from the pool (services.bulk.perform_suggested), a transaction per
+panel, the pool read once (pool.Ranking) and answering as suggestions() does, refusals part-way, retries;
+and with the experts the officer named (services.bulk.perform_assignments), a transaction per panel too."""
 from __future__ import annotations
 
 import pytest
@@ -177,3 +178,54 @@ def test_a_few_applications_ask_suggestions_for_each_instead_of_reading_the_whol
         summary = bulk.perform_suggested(pool_world["officer"], [pool_world["energy"].id, pool_world["biology"].id],
                                          3, None)
         assert (summary[bulk.ASSIGNED], summary[bulk.REFUSED]) == (3 + 2, 0)
+
+
+def test_named_experts_are_seated_around_the_refused_ones_each_application_at_once(app, pool_world, factory):
+    w = pool_world
+    gone = factory.application("expert_review")[0]
+    first, second = w["experts"][4], w["experts"][5]
+    pairs = [(w["energy"].id, first.id), (w["energy"].id, w["of_applicant"].id), (w["energy"].id, second.id),
+             (w["biology"].id, w["experts"][0].id), (w["biology"].id, first.id), (gone.id, first.id)]
+    with app.app_context():
+        with db.write_session() as s:
+            s.execute(update(Application).where(Application.id == gone.id).values(state="decision_pending"))
+        summary = bulk.perform_assignments(w["officer"], pairs, None)
+        assert (summary[bulk.ASSIGNED], summary[bulk.ALREADY], summary[bulk.REFUSED]) == (3, 1, 2)
+        assert [(r["application_id"], r["reviewer_id"], r["code"]) for r in summary["refusals"]] == [
+            (w["energy"].id, w["of_applicant"].id, "guard_failed"), (gone.id, first.id, "transition_refused")]
+        assert _panel(w["energy"].id) == sorted([first.id, second.id])
+        assert _panel(w["biology"].id) == sorted([w["experts"][0].id, first.id])
+        assert _assign_events(w["energy"].id) == 2 and _panel(gone.id) == []
+        assert audit.verify(db.session())[1] is None
+
+
+def test_a_named_job_that_dies_mid_panel_loses_that_panel_whole_and_its_retry_seats_each_once(
+        app, pool_world, monkeypatch):
+    w = pool_world
+    experts = [e.id for e in w["experts"][4:7]]
+    pairs = [(app_id, e) for app_id in (w["energy"].id, w["biology"].id) for e in experts]
+    real, seen = bulk.add_review, []
+
+    def dies_on_the_second_seat_of_the_second_panel(s, actor, application, reviewer_id, *args):
+        review = real(s, actor, application, reviewer_id, *args)
+        seen.append(application.id)
+        if seen.count(w["biology"].id) == 2:
+            raise RuntimeError("the worker died")
+        return review
+
+    monkeypatch.setattr(bulk, "add_review", dies_on_the_second_seat_of_the_second_panel)
+    with app.app_context():
+        with db.write_session() as s:
+            job_id = outbox.stage(s, "assign_reviewers", started_by=w["officer"].id, officer_id=w["officer"].id,
+                                  pairs=[list(p) for p in pairs])
+        with pytest.raises(RuntimeError):
+            outbox.perform(job_id)
+        db.session().rollback()
+        assert _panel(w["energy"].id) == sorted(experts)
+        assert _panel(w["biology"].id) == [w["experts"][0].id]  # as it was: none of the three
+        monkeypatch.setattr(bulk, "add_review", real)
+        result = outbox.perform(job_id)
+        assert (result[bulk.ASSIGNED], result[bulk.ALREADY], result[bulk.REFUSED]) == (3, 3, 0)
+        assert _panel(w["biology"].id) == sorted([w["experts"][0].id, *experts])
+        assert _assign_events(w["biology"].id) == 4 and _assign_events(w["energy"].id) == 3
+        assert audit.verify(db.session())[1] is None

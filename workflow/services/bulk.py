@@ -15,7 +15,7 @@ from .. import audit, db, outbox
 from ..errors import InvalidInput, NotPermitted, TransitionRefused, WorkflowError
 from ..models import Application, ExpertProfile, Outbox, Review, User, utcnow
 from ..permissions import Actor
-from .applications import add_review, assign_reviewer, default_due_date, visible_in
+from .applications import add_review, default_due_date, visible_in
 
 # More assignments than this run as a background job whose progress the job page follows.
 BACKGROUND_AFTER = 5
@@ -70,34 +70,62 @@ def assign_reviewers(actor: Actor, app_ids: Sequence[int], reviewer_ids: Sequenc
 
 def perform_assignments(actor: Actor, pairs: Sequence[Sequence[int]], due_date: dt.date | None,
                         progress: Callable[[int, int | None, str | None], None] | None = None) -> dict[str, Any]:
-    """Make the assignments one by one through assign_reviewer; return what became of each.
+    """Make the assignments, each application's in one transaction (see _seat_named); return what became
+    of each pair.
 
     Safe to run twice: a pair already assigned is reported as such, never assigned again.
     """
     total = len(pairs)
     summary: dict[str, Any] = {"total": total, ASSIGNED: 0, ALREADY: 0, REFUSED: 0, "refusals": []}
-    if progress:
-        progress(0, total, f"{total} assignments to make")
-    for done, (app_id, reviewer_id) in enumerate(pairs, start=1):
-        try:
-            assign_reviewer(actor, app_id, reviewer_id, due_date)
-            summary[ASSIGNED] += 1
-            note = f"#{app_id} ← #{reviewer_id} ✓"
-        except WorkflowError as err:
-            db.session().rollback()
-            if err.message == "this reviewer is already assigned":
-                summary[ALREADY] += 1
-                note = f"#{app_id} ← #{reviewer_id} ="
-            else:
-                summary[REFUSED] += 1
-                summary["refusals"].append(_refusal(app_id, reviewer_id, err))
-                note = f"#{app_id} ← #{reviewer_id} ✗"
-        if progress:
-            progress(done, total, note)
-    if progress:
-        progress(total, total, f"{summary[ASSIGNED]} assigned, {summary[ALREADY]} already assigned, "
-                               f"{summary[REFUSED]} refused")
+    report = _Reporter(progress)
+    report.last(0, total, f"{total} assignments to make")
+    by_application: dict[int, list[int]] = {}
+    for app_id, reviewer_id in pairs:
+        by_application.setdefault(int(app_id), []).append(int(reviewer_id))
+    done = 0
+    for app_id, reviewer_ids in by_application.items():
+        made = _seat_named(actor, app_id, reviewer_ids, due_date or default_due_date(), summary)
+        done += len(reviewer_ids)
+        report(done, total, f"#{app_id}: +{made}")
+    report.last(total, total, f"{summary[ASSIGNED]} assigned, {summary[ALREADY]} already assigned, "
+                              f"{summary[REFUSED]} refused")
     return summary
+
+
+def _seat_named(actor: Actor, app_id: int, reviewer_ids: list[int], due_date: dt.date, summary: dict) -> int:
+    """Seat the named experts on one application in one transaction; return how many were seated.
+
+    Each is checked and recorded by add_review, as assign_reviewer does for one; one refused (already on
+    the panel, inactive, in conflict) is reported and stops none of the others, since add_review refuses
+    before it writes anything. The panel commits whole or not at all, so a retried job finds it so.
+    """
+    now = utcnow()
+    seated: list[Review] = []
+    refusals: list[tuple[int, WorkflowError]] = []
+    with db.write_session() as s:
+        try:
+            app = visible_in(s, actor, app_id)
+        except WorkflowError as err:
+            refusals.extend((reviewer_id, err) for reviewer_id in reviewer_ids)
+            app = None
+        if app is not None:
+            _load_experts(s, reviewer_ids)
+            for reviewer_id in reviewer_ids:
+                try:
+                    seated.append(add_review(s, actor, app, reviewer_id, due_date, now))
+                except WorkflowError as err:
+                    refusals.append((reviewer_id, err))
+        audit.seal(s)
+        follow_up = [outbox.stage(s, "notify_review_assigned", review_id=r.id) for r in seated]
+    outbox.hand_over(follow_up)
+    summary[ASSIGNED] += len(seated)
+    for reviewer_id, err in refusals:
+        if err.message == "this reviewer is already assigned":
+            summary[ALREADY] += 1
+        else:
+            summary[REFUSED] += 1
+            summary["refusals"].append(_refusal(app_id, reviewer_id, err))
+    return len(seated)
 
 
 def assign_suggested(actor: Actor, app_ids: Sequence[int], per_application: int = 3,
