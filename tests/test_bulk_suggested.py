@@ -229,3 +229,27 @@ def test_a_named_job_that_dies_mid_panel_loses_that_panel_whole_and_its_retry_se
         assert _panel(w["biology"].id) == sorted([w["experts"][0].id, *experts])
         assert _assign_events(w["biology"].id) == 4 and _assign_events(w["energy"].id) == 3
         assert audit.verify(db.session())[1] is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_field_s_experts_asked_first_give_the_whole_pool_s_answer(app, factory, monkeypatch, seed):
+    """suggestions() asks for the experts of the application's field first and stops there when they hold
+    enough institutions; the Ranking walks the whole pool. Over random pools, small reads and every n,
+    the two agree."""
+    import random
+
+    draw = random.Random(seed)
+    codes = ["energy_resources", "biology_health", "climate_change"]
+    institutions = [factory.institution("institute") for _ in range(draw.choice((2, 4, 6)))]
+    experts = [factory.expert(draw.choice(institutions), fields=draw.sample(codes, draw.choice((1, 2))),
+                              country=draw.choice(("CN", "DE", "FR"))) for _ in range(24)]
+    applications = [factory.application("expert_review", field=code)[0] for code in codes]
+    officer = factory.application("expert_review")[1].officer
+    monkeypatch.setattr(pool, "_first", lambda n: 2 * n)
+    with app.app_context():
+        for expert in draw.sample(experts, 8):  # uneven loads
+            assign_reviewer(officer, applications[0].id, expert.id)
+        s = db.session()
+        ranking = pool.Ranking(s)
+        for application in applications:
+            _agree(s, ranking, s.get(Application, application.id))

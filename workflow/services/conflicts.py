@@ -185,10 +185,13 @@ def _declared_query(app: Application, institution_ids: Iterable[int], since: dt.
            & (ConflictDeclaration.declared_at >= since)))
 
 
-def conflicted_reviewers_query(s: Session, app: Application, now: dt.datetime | None = None):
-    """A SELECT of the ids of experts barred from `app` by their own history (reviews, declarations)."""
+def conflicted_reviewers_query(s: Session, app: Application, now: dt.datetime | None = None,
+                               institutions: Iterable[int] | None = None):
+    """A SELECT of the ids of experts barred from `app` by their own history (reviews, declarations).
+
+    `institutions`: those of conflicted_institutions(s, app), when the caller has them already."""
     since = (now or utcnow()) - LOOKBACK
-    barred = [app.institution_id, *partner_institutions(s, app)]
+    barred = list(conflicted_institutions(s, app) if institutions is None else institutions)
     declared = _declared_query(app, barred, since).with_only_columns(ConflictDeclaration.reviewer_id)
     cooling_off = _cooling_off_since(now)
     return union(_reviewed_query(app, cooling_off), declared) if cooling_off else declared
@@ -223,7 +226,7 @@ def conflicts_among(s: Session, reviewers: Iterable[User], app: Application) -> 
     rest = [r.id for r in reviewers if r.id not in out]
     if not rest:
         return out
-    barred = set(s.scalars(select(conflicted_reviewers_query(s, app).subquery().c[0])))
+    barred = set(s.scalars(select(conflicted_reviewers_query(s, app, institutions=institutions).subquery().c[0])))
     for user in reviewers:
         if user.id in barred and user.id not in out:
             out[user.id] = conflict_of(s, user, app)  # the few barred: say by which rule

@@ -415,21 +415,20 @@ def suggestions(s: Session, app: Application, n: int = 3, exclude: Sequence[int]
     if n <= 0:
         return []
     open_ = _open_load()
-    match = _has(ExpertProfile.fields, app.field).label("match") if app.field else None
-    match_rank = case((match, 0), else_=1) if match is not None else None
     load = func.coalesce(open_.c.load, 0)
-    order = [c for c in (match_rank, load, User.id) if c is not None]
-    barred_institutions = list(conflicts.conflicted_institutions(s, app))
-    on_panel = select(Review.reviewer_id).where(Review.application_id == app.id)
-    eligible = (select(User.id, User.name, User.email, User.institution_id,
-                       func.coalesce(ExpertProfile.country, "CN").label("country"),
-                       (match_rank if match_rank is not None else literal(1)).label("unmatched"), load.label("load"))
-                .outerjoin(ExpertProfile, ExpertProfile.user_id == User.id)
-                .outerjoin(open_, open_.c.reviewer_id == User.id)
-                .where(*_in_pool(),
-                       or_(User.institution_id.is_(None), User.institution_id.not_in(barred_institutions)),
-                       User.id.not_in(on_panel), User.id.not_in(conflicts.conflicted_reviewers_query(s, app)),
-                       *([User.id.not_in(list(exclude))] if exclude else [])))
+    eligible = _eligible(s, app, open_, exclude)
+    if app.field:
+        # The experts of the field alone, first: when they hold n institutions (nearly always), the spread
+        # picks among them only, since a new institution outranks everything and a match outranks load.
+        # Then the answer is the whole pool's, for a scan of a field's experts, not of the pool.
+        matched = s.execute(eligible.add_columns(literal(0).label("unmatched"), load.label("load"))
+                            .where(_has(ExpertProfile.fields, app.field))
+                            .order_by(load, User.id).limit(_first(n))).all()
+        if len({r.institution_id for r in matched}) >= n:
+            return _spread(matched, n)
+    match_rank = case((_has(ExpertProfile.fields, app.field), 0), else_=1) if app.field else literal(1)
+    order = [match_rank, load, User.id] if app.field else [load, User.id]
+    eligible = eligible.add_columns(match_rank.label("unmatched"), load.label("load"))
     # The best few hundred by field and load nearly always hold n institutions; when they do not
     # (a pool of few institutions), the best `n` of every institution are read instead.
     rows = s.execute(eligible.order_by(*order).limit(_first(n))).all()
@@ -440,6 +439,21 @@ def suggestions(s: Session, app: Application, n: int = 3, exclude: Sequence[int]
                          .order_by(ranked.c.within, ranked.c.unmatched, ranked.c.load, ranked.c.id)
                          .limit(_first(n) * 5)).all()
     return _spread(rows, n)
+
+
+def _eligible(s: Session, app: Application, open_, exclude: Sequence[int]):
+    """The experts who may be suggested for `app` (id, name, email, institution, country), its load joined."""
+    barred_institutions = list(conflicts.conflicted_institutions(s, app))
+    on_panel = select(Review.reviewer_id).where(Review.application_id == app.id)
+    return (select(User.id, User.name, User.email, User.institution_id,
+                   func.coalesce(ExpertProfile.country, "CN").label("country"))
+            .outerjoin(ExpertProfile, ExpertProfile.user_id == User.id)
+            .outerjoin(open_, open_.c.reviewer_id == User.id)
+            .where(*_in_pool(),
+                   or_(User.institution_id.is_(None), User.institution_id.not_in(barred_institutions)),
+                   User.id.not_in(on_panel),
+                   User.id.not_in(conflicts.conflicted_reviewers_query(s, app, institutions=barred_institutions)),
+                   *([User.id.not_in(list(exclude))] if exclude else [])))
 
 
 @dataclass
@@ -507,7 +521,8 @@ class Ranking:
         institutions = set(conflicts.conflicted_institutions(s, app))
         # Read, not app.reviews: an assignment this transaction just added is on the panel too.
         on_panel = s.scalars(select(Review.reviewer_id).where(Review.application_id == app.id))
-        conflicted = s.scalars(select(conflicts.conflicted_reviewers_query(s, app).subquery().c[0]))
+        conflicted = s.scalars(select(conflicts.conflicted_reviewers_query(s, app, institutions=institutions)
+                                      .subquery().c[0]))
         barred = {*on_panel, *conflicted, *exclude}
 
         def eligible(expert: _Candidate) -> bool:
