@@ -100,3 +100,22 @@ def test_bench_http_fires_every_transition_through_gunicorn_and_queues_each_foll
     # notice, all waiting in Redis, none run
     assert figures["http_follow_ups_queued"] == str(40 + 4 * bench_http.WARM_UP)
     assert int(figures["verify_events"]) >= 40
+    # Where the requests' CPU went: gunicorn, the PostgreSQL server the set-up runs here, the clients
+    sides = [float(figures[f"http_{side}_cpu_ms"]) for side in ("server", "database", "redis", "clients")]
+    assert sides[0] > 0 and sides[1] > 0 and sides[3] > 0 and min(sides) >= 0
+    assert abs(float(figures["http_cpu_ms"]) - sum(sides)) < 0.05
+    assert float(figures["http_cpu_bound_per_s"]) > 0
+
+
+def test_cpu_use_counts_the_server_s_processes_and_its_children_apart_from_the_rest(monkeypatch):
+    table = [(10, 1, "python", 2.0), (11, 10, "python", 3.0), (12, 10, "python", 1.5), (20, 1, "postgres", 4.0),
+             (21, 20, "postgres", 1.0), (30, 1, "redis-server", 0.5), (40, 1, "python", 9.0)]
+    monkeypatch.setattr(bench_http, "_processes", lambda tick: iter(table))
+    monkeypatch.setattr(bench_http.time, "process_time", lambda: 7.0)
+    use = bench_http._CpuUse.now(10)
+    assert (use.server, use.database, use.redis, use.clients) == (6.5, 5.0, 0.5, 7.0)
+    figures = dict((use - bench_http._CpuUse(1.5, 1.0, 0.5, 3.0)).per_request(1000))
+    assert (figures["http_server_cpu_ms"], figures["http_database_cpu_ms"], figures["http_redis_cpu_ms"],
+            figures["http_clients_cpu_ms"], figures["http_cpu_ms"]) == (5.0, 4.0, 0.0, 4.0, 13.0)
+    cores = len(bench_http.os.sched_getaffinity(0))
+    assert figures["http_cpu_bound_per_s"] == round(cores * 1000 / 13.0, 1)

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -53,8 +54,10 @@ def run(database_url: str | None, n: int, clients: int, progress: Progress) -> I
         # follow-ups to Redis and ends the request; no worker takes them while the clients run, so
         # the notices do not share the cores with the transitions they follow.
         with throwaway_redis(Path(app.config["DATA_DIR"]) / "redis") as redis_base, \
-                _gunicorn(app.config["DATABASE_URL"], app.config["DATA_DIR"], f"{redis_base}/1") as port:
-            latencies, codes, seconds = _clients(port, token, app_ids, n, progress)
+                _gunicorn(app.config["DATABASE_URL"], app.config["DATA_DIR"], f"{redis_base}/1") as server:
+            before = _CpuUse.now(server.process.pid)
+            latencies, codes, seconds = _clients(server.port, token, app_ids, n, progress)
+            used = _CpuUse.now(server.process.pid) - before
             queued = _queued(f"{redis_base}/1")
         ok = sum(1 for c in codes if c == 200)
         yield "http_per_s", round(ok / seconds, 1)
@@ -62,6 +65,8 @@ def run(database_url: str | None, n: int, clients: int, progress: Progress) -> I
         yield "http_p99_ms", round(_percentile(latencies, 99) * 1000, 2)
         yield "http_errors", (n // clients) * clients - ok  # refused, or never answered
         yield "http_follow_ups_queued", queued
+        if ok:
+            yield from used.per_request(ok)
         yield from _verify(progress)
 
 
@@ -88,7 +93,7 @@ class _gunicorn:
                     "FUNDFLOW_SECRET_KEY": current_app.config["SECRET_KEY"], "FUNDFLOW_REDIS_URL": redis_url}
         self.log = Path(data_dir) / "gunicorn.log"
 
-    def __enter__(self) -> int:
+    def __enter__(self) -> "_gunicorn":
         binary = Path(sys.executable).with_name("gunicorn")
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
@@ -99,7 +104,7 @@ class _gunicorn:
             if self.process.poll() is not None:
                 raise RuntimeError(self.log.read_text(errors="replace")[-2000:])
             if _status(self.port, "GET", "/readyz") == 200:
-                return self.port
+                return self
             time.sleep(0.2)
         raise RuntimeError("gunicorn did not become ready")
 
@@ -110,6 +115,60 @@ class _gunicorn:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+@dataclass(frozen=True)
+class _CpuUse:
+    """CPU seconds spent, per side of the requests, by the processes of this machine (Linux's /proc).
+
+    Where a request's time goes when every side shares the cores: gunicorn (its master and workers),
+    a PostgreSQL server running here (every one of its processes), redis-server, and this process,
+    whose threads are the clients. A database elsewhere counts 0 here.
+    """
+
+    server: float = 0.0
+    database: float = 0.0
+    redis: float = 0.0
+    clients: float = 0.0
+
+    @classmethod
+    def now(cls, server_pid: int) -> "_CpuUse":
+        tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        sides = {"server": 0.0, "database": 0.0, "redis": 0.0}
+        for pid, parent, name, seconds in _processes(tick):
+            if pid == server_pid or parent == server_pid:
+                sides["server"] += seconds
+            elif name == "postgres":
+                sides["database"] += seconds
+            elif name == "redis-server":
+                sides["redis"] += seconds
+        return cls(**sides, clients=time.process_time())
+
+    def __sub__(self, other: "_CpuUse") -> "_CpuUse":
+        return _CpuUse(*(a - b for a, b in zip(astuple(self), astuple(other))))
+
+    def per_request(self, requests: int) -> Iterator[tuple[str, Any]]:
+        """Milliseconds of CPU per answered request on each side, and the rate the cores would allow."""
+        total = 0.0
+        for side, seconds in zip(("server", "database", "redis", "clients"), astuple(self)):
+            yield f"http_{side}_cpu_ms", round(1000 * seconds / requests, 2)
+            total += seconds
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        yield "http_cpu_ms", round(1000 * total / requests, 2)
+        if total > 0:
+            # Every core busy with nothing but this work: the most this machine could answer.
+            yield "http_cpu_bound_per_s", round(cores * requests / total, 1)
+
+
+def _processes(tick: int) -> Iterator[tuple[int, int, str, float]]:
+    """(pid, parent pid, name, CPU seconds) of every process /proc shows; nothing without /proc."""
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        yield int(entry.name), int(rest[1]), name, (int(rest[11]) + int(rest[12])) / tick
 
 
 def _queued(redis_url: str) -> int:
