@@ -15,11 +15,11 @@ APPLICATION = schemas.ApplicationOut()
 
 def _render(app_id: int, status: int = 200):
     a = actor()
-    app = svc.get_application(a, app_id)
+    app = svc.application_to_show(a, app_id)
     data = APPLICATION.dump(app)
     if proposal_withheld(a, app):  # a reviewer reads the summary only after declaring no conflict
         data["summary"] = None
-    data["compliance"] = compliance.status_of(app.id)
+    data["compliance"] = compliance.status_of(app.id) if app.state in compliance.FOLLOWED_STATES else None
     data["available_triggers"] = available_triggers(a, app)
     data["actions"] = [action.as_dict() for action in actions(a, app)]
     return jsonify(data), status

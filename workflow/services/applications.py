@@ -10,7 +10,7 @@ from typing import IO, Any
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, db, files, outbox, pdfcheck
@@ -289,6 +289,18 @@ def conflict_of_interest(reviewer: User, app: Application) -> str | None:
 
 def get_application(actor: Actor, app_id: int) -> Application:
     return visible_in(db.session(), actor, app_id)
+
+
+_WHOLE = (joinedload(Application.partners), joinedload(Application.institution))
+
+
+def application_to_show(actor: Actor, app_id: int) -> Application:
+    """get_application with what an answer shows of it (partners, institution) read in the same query."""
+    s = db.session()
+    app = s.get(Application, app_id, options=_WHOLE, populate_existing=True)
+    if app is None or not can_see(actor, app):
+        raise NotFound(f"application {app_id} not found")
+    return app
 
 
 def visible_in(s: Session, actor: Actor, app_id: int) -> Application:
