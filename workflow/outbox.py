@@ -72,13 +72,20 @@ _STAGE = insert(Outbox.__table__).returning(Outbox.__table__.c.id, sort_by_param
 _STAGE_ONE = insert(Outbox.__table__)
 
 
-def stage_deferred(session: Session) -> list[int]:
-    """After audit.seal: stage the deferred work with its event ids, in one statement; return the outbox ids."""
+def stage_deferred(session: Session, *, handing_over: bool = False) -> list[int]:
+    """After audit.seal: stage the deferred work with its event ids, in one statement; return the outbox ids.
+
+    `handing_over`: the caller enqueues these rows itself right after its commit (`hand_over(ids,
+    marked=True)`), so they are recorded as handed over already, in the caller's transaction, and the
+    hand-over needs no transaction of its own. A process that dies between the commit and the enqueue
+    leaves them marked but not in Redis, which `recover_lost` finds once JOB_LOST_AFTER has passed.
+    """
     deferred = session.info.pop("deferred_jobs", [])
     if not deferred:
         return []
     now = utcnow()
-    rows = [{"job": job, "payload": {"event_id": event.id}, "created_at": now, "attempts": 0}
+    rows = [{"job": job, "payload": {"event_id": event.id}, "created_at": now, "attempts": 0,
+             "dispatched_at": now if handing_over else None}
             for job, event in deferred]
     for row in rows:
         if row["job"] not in JOBS:
@@ -89,15 +96,31 @@ def stage_deferred(session: Session) -> list[int]:
     return list(conn.execute(_STAGE, rows).scalars())
 
 
-def hand_over(ids: list[int]) -> None:
-    """After commit: run the work now (no Redis) or enqueue it (Redis)."""
+def to_redis() -> bool:
+    """Whether follow-up work goes to RQ (FUNDFLOW_REDIS_URL set), not to this process."""
+    return bool(current_app.config.get("REDIS_URL"))
+
+
+def hand_over(ids: list[int], *, marked: bool = False) -> None:
+    """After commit: run the work now (no Redis) or enqueue it (Redis).
+
+    `marked`: staged as handed over already (stage_deferred's `handing_over`), so they are only enqueued;
+    if Redis cannot take them they are unmarked, and the relay hands them over once it can.
+    """
     if not ids:
         return
-    if current_app.config.get("REDIS_URL"):
+    if to_redis():
         try:
-            dispatch(ids)
+            if marked:
+                rq_queue = queue()
+                for outbox_id in ids:
+                    _enqueue(rq_queue, outbox_id)
+            else:
+                dispatch(ids)
         except Exception:  # Redis down: the relay hands it over later; the transition stands
             log.warning("could not enqueue outbox %s now; the relay will", ids, exc_info=True)
+            if marked:
+                _unmark(ids)
         return
     if current_app.config.get("FOLLOW_UPS") == "background":
         background().wake()
@@ -195,8 +218,6 @@ def queue():
 
 def dispatch(ids: list[int] | None = None) -> int:
     """Enqueue outbox rows not yet handed over (or `ids`); return how many were."""
-    from rq import Retry
-
     s = db.session()
     q = select(Outbox.id).where(Outbox.done_at.is_(None), Outbox.failed_at.is_(None),
                                 Outbox.dispatched_at.is_(None))
@@ -208,12 +229,30 @@ def dispatch(ids: list[int] | None = None) -> int:
         return 0
     rq_queue = queue()
     for outbox_id in todo:
-        rq_queue.enqueue_call(perform, args=(outbox_id,), job_id=f"outbox-{outbox_id}",
-                              retry=Retry(max=MAX_ATTEMPTS - 1, interval=BACKOFF), result_ttl=3600,
-                              failure_ttl=30 * 24 * 3600, description=f"outbox {outbox_id}")
+        _enqueue(rq_queue, outbox_id)
         with db.write_session() as w:
             w.execute(update(Outbox).where(Outbox.id == outbox_id).values(dispatched_at=utcnow()))
     return len(todo)
+
+
+def _enqueue(rq_queue, outbox_id: int) -> None:
+    """One outbox row on RQ, under the job id `outbox-<id>`, with RQ's retries."""
+    from rq import Retry
+
+    rq_queue.enqueue_call(perform, args=(outbox_id,), job_id=f"outbox-{outbox_id}",
+                          retry=Retry(max=MAX_ATTEMPTS - 1, interval=BACKOFF), result_ttl=3600,
+                          failure_ttl=30 * 24 * 3600, description=f"outbox {outbox_id}")
+
+
+def _unmark(ids: list[int]) -> None:
+    """Rows marked handed over that Redis did not take: the relay's to hand over. The database away too:
+    they stay marked, and recover_lost finds them lost once JOB_LOST_AFTER has passed."""
+    try:
+        with db.write_session() as w:
+            w.execute(update(Outbox).where(Outbox.id.in_(ids), Outbox.done_at.is_(None))
+                      .values(dispatched_at=None))
+    except Exception:
+        log.warning("could not unmark outbox %s; recover_lost will hand them over", ids, exc_info=True)
 
 
 def recover_lost(now: dt.datetime | None = None) -> int:

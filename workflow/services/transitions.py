@@ -66,6 +66,9 @@ def fire(
     nothing. `application_id`, when given, must own the sub-record.
     """
     now = now or utcnow()
+    # With Redis, the follow-ups are recorded as handed over in the transition's own transaction and
+    # enqueued after its commit: the request's one write transaction is the transition's.
+    to_redis = outbox.to_redis()
     try:
         with db.write_session() as session:
             row = _load(session, subject, subject_id, application_id)
@@ -73,10 +76,10 @@ def fire(
                     payload=payload, now=now)
             _write_state_only(session, row)
             audit.seal(session)
-            follow_up = outbox.stage_deferred(session)
+            follow_up = outbox.stage_deferred(session, handing_over=to_redis)
     except StaleDataError:
         raise StaleVersion(f"the {subject} was changed by someone else; reload and try again") from None
-    outbox.hand_over(follow_up)
+    outbox.hand_over(follow_up, marked=to_redis)
     return row
 
 
