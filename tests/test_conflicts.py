@@ -234,3 +234,30 @@ def test_the_officer_page_names_the_rule_in_chinese(factory, pages):
     assert response.status_code == 409
     assert "评审专家所在单位是项目合作单位" in html and "清華大學" in html and "清华大学" in html
     assert _reviews_and_events(factory, application.id) == before
+
+
+def test_asked_about_a_past_moment_only_what_came_before_it_counts(world):
+    """The generator dates its assignments in the years it builds: a review submitted, or a conflict
+    declared, after the moment asked about bars nobody at that moment, and bars them after."""
+    from workflow import db
+    from workflow.models import Application, User
+    from workflow.services import conflicts
+
+    factory, api = world
+    factory.app.config["REVIEW_COOLING_OFF_YEARS"] = 3
+    application, cast = factory.application("expert_review")
+    reviewed, declared = factory.expert(), factory.expert()
+    _submitted_review_of(factory, api, cast, application.institution_id, reviewed, years_ago=1)
+    _declare(factory, declared, institution_id=application.institution_id, years_ago=1)
+    now = dt.datetime.now(dt.timezone.utc)
+    with factory.app.app_context():
+        s = db.session()
+        app = s.get(Application, application.id)
+        for expert, rule in ((reviewed, "reviewed_institution"), (declared, "declared_institution")):
+            user = s.get(User, expert.id)
+            assert conflicts.conflict_of(s, user, app, now - dt.timedelta(days=400)) is None
+            assert conflicts.conflict_of(s, user, app, now).rule == rule
+            assert conflicts.conflicts_among(s, [user], app) == {user.id: conflicts.conflict_of(s, user, app, now)}
+        barred_then = set(s.scalars(conflicts.conflicted_reviewers_query(s, app, now - dt.timedelta(days=400))))
+        barred_now = set(s.scalars(conflicts.conflicted_reviewers_query(s, app, now)))
+        assert not barred_then & {reviewed.id, declared.id} and barred_now >= {reviewed.id, declared.id}

@@ -96,11 +96,13 @@ def _follow_ups_as_the_engine_staged_them(s) -> None:
 
 
 def _panels_free_of_conflicts(s) -> None:
-    """What services.applications.add_review checks holds for every assignment that was not declined."""
+    """What services.applications.add_review checks holds for every assignment that was not declined,
+    at the moment it was made."""
     reviews = s.scalars(select(Review).where(Review.state != "declined")).all()
     assert reviews
     for review in reviews:
-        assert conflicts.conflict_of(s, s.get(User, review.reviewer_id), review.application) is None
+        assert conflicts.conflict_of(s, s.get(User, review.reviewer_id), review.application,
+                                     review.created_at) is None
 
 
 def _the_app_adds_rows_after_it() -> None:

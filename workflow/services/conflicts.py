@@ -170,19 +170,26 @@ def _cooling_off_since(now: dt.datetime | None) -> dt.datetime | None:
     return (now or utcnow()) - dt.timedelta(days=365 * years + years // 4) if years else None
 
 
-def _reviewed_query(app: Application, since: dt.datetime):
+# Each rule reads the history up to `now`: asked about a past moment (the generator dates its
+# assignments in the ten years it builds), a review or a declaration made after it does not count.
+
+
+def _reviewed_query(app: Application, since: dt.datetime, now: dt.datetime | None):
     return (select(Review.reviewer_id)
             .join(Application, Application.id == Review.application_id)
             .where(Application.institution_id == app.institution_id, Application.id != app.id,
-                   Review.state == "submitted", Review.submitted_at >= since))
+                   Review.state == "submitted", Review.submitted_at >= since,
+                   *([Review.submitted_at <= now] if now is not None else [])))
 
 
-def _declared_query(app: Application, institution_ids: Iterable[int], since: dt.datetime):
+def _declared_query(app: Application, institution_ids: Iterable[int], since: dt.datetime,
+                    now: dt.datetime | None):
     return select(ConflictDeclaration.reviewer_id, ConflictDeclaration.institution_id,
                   ConflictDeclaration.application_id).where(
         (ConflictDeclaration.application_id == app.id)
         | (ConflictDeclaration.institution_id.in_(list(institution_ids))
-           & (ConflictDeclaration.declared_at >= since)))
+           & (ConflictDeclaration.declared_at >= since)),
+        *([ConflictDeclaration.declared_at <= now] if now is not None else []))
 
 
 def conflicted_reviewers_query(s: Session, app: Application, now: dt.datetime | None = None,
@@ -192,9 +199,9 @@ def conflicted_reviewers_query(s: Session, app: Application, now: dt.datetime | 
     `institutions`: those of conflicted_institutions(s, app), when the caller has them already."""
     since = (now or utcnow()) - LOOKBACK
     barred = list(conflicted_institutions(s, app) if institutions is None else institutions)
-    declared = _declared_query(app, barred, since).with_only_columns(ConflictDeclaration.reviewer_id)
+    declared = _declared_query(app, barred, since, now).with_only_columns(ConflictDeclaration.reviewer_id)
     cooling_off = _cooling_off_since(now)
-    return union(_reviewed_query(app, cooling_off), declared) if cooling_off else declared
+    return union(_reviewed_query(app, cooling_off, now), declared) if cooling_off else declared
 
 
 def conflict_of(s: Session, reviewer: User, app: Application, now: dt.datetime | None = None) -> Conflict | None:
@@ -203,7 +210,7 @@ def conflict_of(s: Session, reviewer: User, app: Application, now: dt.datetime |
     if reviewer.institution_id in institutions:
         return institutions[reviewer.institution_id]
     since = (now or utcnow()) - LOOKBACK
-    declarations = s.execute(_declared_query(app, institutions, since)
+    declarations = s.execute(_declared_query(app, institutions, since, now)
                              .where(ConflictDeclaration.reviewer_id == reviewer.id)).all()
     for row in declarations:
         if row.application_id == app.id:
@@ -212,7 +219,7 @@ def conflict_of(s: Session, reviewer: User, app: Application, now: dt.datetime |
         if row.institution_id is not None:
             return Conflict(DECLARED_INSTITUTION, {"institution": _pair(s.get(Institution, row.institution_id))})
     cooling_off = _cooling_off_since(now)
-    if cooling_off and s.scalar(_reviewed_query(app, cooling_off).where(Review.reviewer_id == reviewer.id)
+    if cooling_off and s.scalar(_reviewed_query(app, cooling_off, now).where(Review.reviewer_id == reviewer.id)
                                 .limit(1)) is not None:
         return Conflict(REVIEWED, {"institution": _pair(app.institution)})
     return None
