@@ -133,8 +133,8 @@ def test_a_job_that_dies_mid_panel_loses_that_panel_whole_and_its_retry_seats_ea
     order = [w["energy"].id, third.id, w["biology"].id]
     real, seen = bulk.add_review, []
 
-    def dies_on_the_second_seat_of_the_second_panel(s, actor, application, reviewer_id, *args):
-        review = real(s, actor, application, reviewer_id, *args)
+    def dies_on_the_second_seat_of_the_second_panel(s, actor, application, reviewer_id, *args, **kwargs):
+        review = real(s, actor, application, reviewer_id, *args, **kwargs)
         seen.append(application.id)
         if seen.count(third.id) == 2:
             raise RuntimeError("the worker died")
@@ -206,8 +206,8 @@ def test_a_named_job_that_dies_mid_panel_loses_that_panel_whole_and_its_retry_se
     pairs = [(app_id, e) for app_id in (w["energy"].id, w["biology"].id) for e in experts]
     real, seen = bulk.add_review, []
 
-    def dies_on_the_second_seat_of_the_second_panel(s, actor, application, reviewer_id, *args):
-        review = real(s, actor, application, reviewer_id, *args)
+    def dies_on_the_second_seat_of_the_second_panel(s, actor, application, reviewer_id, *args, **kwargs):
+        review = real(s, actor, application, reviewer_id, *args, **kwargs)
         seen.append(application.id)
         if seen.count(w["biology"].id) == 2:
             raise RuntimeError("the worker died")

@@ -57,10 +57,10 @@ def stage(session: Session, job: str, *, started_by: int | None = None, **payloa
     """
     if job not in JOBS:
         raise KeyError(f"no job named {job!r}")
-    row = Outbox(job=job, payload=payload, created_at=utcnow(), started_by_id=started_by)
-    session.add(row)
-    session.flush()
-    return row.id
+    # A plain INSERT on the session's connection: the row is never read back through the session, and
+    # building and flushing an ORM object for it cost more than the statement.
+    row = {"job": job, "payload": payload, "created_at": utcnow(), "attempts": 0, "started_by_id": started_by}
+    return session.connection().execute(_STAGE_ONE, row).inserted_primary_key[0]
 
 
 def defer(session: Session, job: str, event: Event) -> None:

@@ -247,8 +247,10 @@ def assign_reviewer(actor: Actor, app_id: int, reviewer_id: int, due_date=None,
 
 
 def add_review(s: Session, actor: Actor, app: Application, reviewer_id: int, due_date: dt.date,
-               now: dt.datetime, replaces_id: int | None = None) -> Review:
-    """Check and add one assignment in the caller's transaction, with its audit event (sealed by the caller)."""
+               now: dt.datetime, replaces_id: int | None = None, *, barred: dict | None = None) -> Review:
+    """Check and add one assignment in the caller's transaction, with its audit event (sealed by the caller).
+
+    `barred`: conflicts.conflicted_institutions(s, app), read once by a caller seating a whole panel."""
     if app.state != "expert_review":
         raise TransitionRefused(f"reviewers are assigned during expert review, not while {app.state}",
                                 {"state": app.state})
@@ -261,7 +263,7 @@ def add_review(s: Session, actor: Actor, app: Application, reviewer_id: int, due
                            {"reviewer_id": ["not active in the reviewer pool"]})
     if s.scalar(select(Review.id).where(Review.application_id == app.id, Review.reviewer_id == reviewer.id)):
         raise GuardFailed("this reviewer is already assigned", {"reviewer_id": ["already assigned"]})
-    conflict = conflicts.conflict_of(s, reviewer, app, now)
+    conflict = conflicts.conflict_of(s, reviewer, app, now, barred)
     if conflict is not None:
         raise conflict.refusal()
     wf = workflow("review")

@@ -15,6 +15,7 @@ from .. import audit, db, outbox
 from ..errors import InvalidInput, NotPermitted, TransitionRefused, WorkflowError
 from ..models import Application, ExpertProfile, Outbox, Review, User, utcnow
 from ..permissions import Actor
+from . import conflicts
 from .applications import add_review, default_due_date, visible_in
 
 # More assignments than this run as a background job whose progress the job page follows.
@@ -110,9 +111,10 @@ def _seat_named(actor: Actor, app_id: int, reviewer_ids: list[int], due_date: dt
             app = None
         if app is not None:
             _load_experts(s, reviewer_ids)
+            barred = conflicts.conflicted_institutions(s, app)  # once for the panel, as _fill_panel does
             for reviewer_id in reviewer_ids:
                 try:
-                    seated.append(add_review(s, actor, app, reviewer_id, due_date, now))
+                    seated.append(add_review(s, actor, app, reviewer_id, due_date, now, barred=barred))
                 except WorkflowError as err:
                     refusals.append((reviewer_id, err))
         audit.seal(s)
@@ -204,9 +206,11 @@ def _fill_panel(actor: Actor, app_id: int, wanted: int, due_date: dt.date, summa
             refusals.append((0, err))
             app = None
         need = max(0, wanted - sum(1 for r in app.reviews if r.state != "declined")) if app is not None else 0
+        # Read once for the panel: nothing in its transaction changes the partners or the registry.
+        barred = conflicts.conflicted_institutions(s, app) if need else {}
         tried: list[int] = []
         while len(seated) < need:
-            picks = ranking.suggest(s, app, need - len(seated), exclude=tried)
+            picks = ranking.suggest(s, app, need - len(seated), exclude=tried, institutions=barred)
             if not picks:
                 summary["short"].append({"application_id": app_id, "missing": need - len(seated)})
                 break
@@ -215,7 +219,7 @@ def _fill_panel(actor: Actor, app_id: int, wanted: int, due_date: dt.date, summa
             for pick in picks:
                 tried.append(pick.reviewer_id)
                 try:
-                    seated.append(add_review(s, actor, app, pick.reviewer_id, due_date, now))
+                    seated.append(add_review(s, actor, app, pick.reviewer_id, due_date, now, barred=barred))
                 except WorkflowError as err:
                     refusals.append((pick.reviewer_id, err))
         audit.seal(s)

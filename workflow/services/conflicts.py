@@ -204,9 +204,13 @@ def conflicted_reviewers_query(s: Session, app: Application, now: dt.datetime | 
     return union(_reviewed_query(app, cooling_off, now), declared) if cooling_off else declared
 
 
-def conflict_of(s: Session, reviewer: User, app: Application, now: dt.datetime | None = None) -> Conflict | None:
-    """Why `reviewer` may not review `app`, or None."""
-    institutions = conflicted_institutions(s, app)
+def conflict_of(s: Session, reviewer: User, app: Application, now: dt.datetime | None = None,
+                institutions: dict[int, Conflict] | None = None) -> Conflict | None:
+    """Why `reviewer` may not review `app`, or None.
+
+    `institutions`: conflicted_institutions(s, app), when the caller seats several on one panel."""
+    if institutions is None:
+        institutions = conflicted_institutions(s, app)
     if reviewer.institution_id in institutions:
         return institutions[reviewer.institution_id]
     since = (now or utcnow()) - LOOKBACK

@@ -16,7 +16,7 @@ import io
 import itertools
 import secrets
 from dataclasses import dataclass
-from typing import IO, Any, Callable, Iterator, NamedTuple, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from flask import current_app
 from sqlalchemy import String, and_, case, cast, func, literal, or_, select
@@ -409,14 +409,17 @@ def _first(n: int) -> int:
     return max(200, 20 * n)
 
 
-def suggestions(s: Session, app: Application, n: int = 3, exclude: Sequence[int] = ()) -> list[Suggestion]:
+def suggestions(s: Session, app: Application, n: int = 3, exclude: Sequence[int] = (),
+                institutions: Iterable[int] | None = None) -> list[Suggestion]:
     """Conflict-free experts active in the pool and not on the panel: field match first, then the lightest
-    load, then spread: no two from one institution while others remain, a new country preferred."""
+    load, then spread: no two from one institution while others remain, a new country preferred.
+
+    `institutions`: those of conflicts.conflicted_institutions(s, app), when the caller has them."""
     if n <= 0:
         return []
     open_ = _open_load()
     load = func.coalesce(open_.c.load, 0)
-    eligible = _eligible(s, app, open_, exclude)
+    eligible = _eligible(s, app, open_, exclude, institutions)
     if app.field:
         # The experts of the field alone, first: when they hold n institutions (nearly always), the spread
         # picks among them only, since a new institution outranks everything and a match outranks load.
@@ -441,9 +444,9 @@ def suggestions(s: Session, app: Application, n: int = 3, exclude: Sequence[int]
     return _spread(rows, n)
 
 
-def _eligible(s: Session, app: Application, open_, exclude: Sequence[int]):
+def _eligible(s: Session, app: Application, open_, exclude: Sequence[int], institutions: Iterable[int] | None):
     """The experts who may be suggested for `app` (id, name, email, institution, country), its load joined."""
-    barred_institutions = list(conflicts.conflicted_institutions(s, app))
+    barred_institutions = list(conflicts.conflicted_institutions(s, app) if institutions is None else institutions)
     on_panel = select(Review.reviewer_id).where(Review.application_id == app.id)
     return (select(User.id, User.name, User.email, User.institution_id,
                    func.coalesce(ExpertProfile.country, "CN").label("country"))
@@ -514,11 +517,12 @@ class Ranking:
             bisect.insort(order, (expert.load + 1, expert.id))
         expert.load += 1
 
-    def suggest(self, s: Session, app: Application, n: int = 3, exclude: Sequence[int] = ()) -> list[Suggestion]:
+    def suggest(self, s: Session, app: Application, n: int = 3, exclude: Sequence[int] = (),
+                institutions: Iterable[int] | None = None) -> list[Suggestion]:
         """What suggestions(s, app, n, exclude) answers, from the pool as read (and seated) since."""
         if n <= 0:
             return []
-        institutions = set(conflicts.conflicted_institutions(s, app))
+        institutions = set(conflicts.conflicted_institutions(s, app) if institutions is None else institutions)
         # Read, not app.reviews: an assignment this transaction just added is on the panel too.
         on_panel = s.scalars(select(Review.reviewer_id).where(Review.application_id == app.id))
         conflicted = s.scalars(select(conflicts.conflicted_reviewers_query(s, app, institutions=institutions)
@@ -563,8 +567,9 @@ RANK_FROM = 20
 class _Asking:
     """suggestions() asked afresh for each application: for a few, cheaper than reading the whole pool."""
 
-    def suggest(self, s: Session, app: Application, n: int = 3, exclude: Sequence[int] = ()) -> list[Suggestion]:
-        return suggestions(s, app, n, exclude)
+    def suggest(self, s: Session, app: Application, n: int = 3, exclude: Sequence[int] = (),
+                institutions: Iterable[int] | None = None) -> list[Suggestion]:
+        return suggestions(s, app, n, exclude, institutions)
 
     def seat(self, reviewer_id: int) -> None:
         """Nothing to keep: the next suggestions() reads the load the commit left."""
