@@ -144,3 +144,19 @@ def test_checkpoint_needs_the_key(app, lifecycle, cli, monkeypatch):
     result = CliRunner().invoke(main, ["audit", "checkpoint"])
     assert result.exit_code == 2
     assert "FUNDFLOW_AUDIT_KEY" in result.output
+
+
+@pytest.mark.parametrize("data", [
+    None, {}, {"workflow_version": 1}, {"amount": 1.5, "note": "说明", "flag": True, "none": None},
+    {"nested": {"a": [1, 2]}}, {"when": __import__("datetime").datetime(2026, 12, 2, 8, 0)},
+    {"money": __import__("decimal").Decimal("12.50")}, {1: "a number as a key"}, {"nan": float("inf")},
+])
+def test_event_data_is_normalised_to_what_reads_back_from_json(data):
+    from workflow.audit import _plain
+
+    expected = json.loads(json.dumps(data or {}, default=_plain, ensure_ascii=False))
+    got = audit.normalise(data)
+    assert got == expected and type(got) is dict
+    if data:
+        got["added"] = 1
+        assert "added" not in data  # a copy, never the caller's dict

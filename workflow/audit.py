@@ -46,9 +46,18 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} into an audit event")
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def normalise(data: dict[str, Any] | None) -> dict[str, Any]:
     """Data as it will read back from the database: JSON types only."""
-    return json.loads(json.dumps(data or {}, default=_plain, ensure_ascii=False))
+    if data is None:
+        return {}
+    if all(type(key) is str and type(value) in _JSON_SCALARS for key, value in data.items()):
+        # Most events carry a few plain values, which read back as they are: the JSON round
+        # trip would only copy them.
+        return dict(data)
+    return json.loads(json.dumps(data, default=_plain, ensure_ascii=False))
 
 
 # The fields an event's hash covers, in the order the chain's rows carry them.

@@ -63,6 +63,10 @@ class GuardFailed(TransitionRefused):
     code = "guard_failed"
 
 
+class AlreadyAssigned(GuardFailed):
+    """The expert already has a review of this application: a bulk run tried again counts it, not refuses it."""
+
+
 class StaleVersion(WorkflowError):
     status = 409
     code = "stale_version"

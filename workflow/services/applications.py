@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import audit, db, files, outbox, pdfcheck
 from ..engine import workflow
 from ..documents import BEIJING
-from ..errors import N_, GuardFailed, InvalidInput, NotFound, NotPermitted, StaleVersion, TooLarge, TransitionRefused
+from ..errors import N_, AlreadyAssigned, GuardFailed, InvalidInput, NotFound, NotPermitted, StaleVersion, TooLarge, TransitionRefused
 from ..models import (
     Application,
     Attachment,
@@ -262,7 +262,7 @@ def add_review(s: Session, actor: Actor, app: Application, reviewer_id: int, due
         raise InvalidInput("the expert is not active in the reviewer pool",
                            {"reviewer_id": ["not active in the reviewer pool"]})
     if s.scalar(select(Review.id).where(Review.application_id == app.id, Review.reviewer_id == reviewer.id)):
-        raise GuardFailed("this reviewer is already assigned", {"reviewer_id": ["already assigned"]})
+        raise AlreadyAssigned("this reviewer is already assigned", {"reviewer_id": ["already assigned"]})
     conflict = conflicts.conflict_of(s, reviewer, app, now, barred)
     if conflict is not None:
         raise conflict.refusal()
@@ -298,16 +298,15 @@ _WHOLE = (joinedload(Application.partners), joinedload(Application.institution))
 
 def application_to_show(actor: Actor, app_id: int) -> Application:
     """get_application with what an answer shows of it (partners, institution) read in the same query."""
-    s = db.session()
-    app = s.get(Application, app_id, options=_WHOLE, populate_existing=True)
-    if app is None or not can_see(actor, app):
-        raise NotFound(f"application {app_id} not found")
-    return app
+    return visible_in(db.session(), actor, app_id, options=_WHOLE, populate_existing=True)
 
 
-def visible_in(s: Session, actor: Actor, app_id: int) -> Application:
-    """The application `app_id` in session `s`, if `actor` may see it; else NotFound, as if it did not exist."""
-    app = s.get(Application, app_id)
+def visible_in(s: Session, actor: Actor, app_id: int, **get_options) -> Application:
+    """The application `app_id` in session `s`, if `actor` may see it; else NotFound, as if it did not exist.
+
+    `get_options` go to Session.get (loader options, populate_existing).
+    """
+    app = s.get(Application, app_id, **get_options)
     if app is None or not can_see(actor, app):
         raise NotFound(f"application {app_id} not found")
     return app

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 from sqlalchemy import select
 
 from .. import audit, db, outbox
-from ..errors import InvalidInput, NotPermitted, TransitionRefused, WorkflowError
+from ..errors import AlreadyAssigned, InvalidInput, NotPermitted, TransitionRefused, WorkflowError
 from ..models import Application, ExpertProfile, Outbox, Review, User, utcnow
 from ..permissions import Actor
 from . import conflicts
@@ -117,12 +117,11 @@ def _seat_named(actor: Actor, app_id: int, reviewer_ids: list[int], due_date: dt
                     seated.append(add_review(s, actor, app, reviewer_id, due_date, now, barred=barred))
                 except WorkflowError as err:
                     refusals.append((reviewer_id, err))
-        audit.seal(s)
-        follow_up = [outbox.stage(s, "notify_review_assigned", review_id=r.id) for r in seated]
+        follow_up = _seal_panel(s, seated)
     outbox.hand_over(follow_up)
     summary[ASSIGNED] += len(seated)
     for reviewer_id, err in refusals:
-        if err.message == "this reviewer is already assigned":
+        if isinstance(err, AlreadyAssigned):
             summary[ALREADY] += 1
         else:
             summary[REFUSED] += 1
@@ -222,8 +221,7 @@ def _fill_panel(actor: Actor, app_id: int, wanted: int, due_date: dt.date, summa
                     seated.append(add_review(s, actor, app, pick.reviewer_id, due_date, now, barred=barred))
                 except WorkflowError as err:
                     refusals.append((pick.reviewer_id, err))
-        audit.seal(s)
-        follow_up = [outbox.stage(s, "notify_review_assigned", review_id=r.id) for r in seated]
+        follow_up = _seal_panel(s, seated)
     outbox.hand_over(follow_up)
     for review in seated:  # committed: now their load counts
         ranking.seat(review.reviewer_id)
@@ -232,6 +230,12 @@ def _fill_panel(actor: Actor, app_id: int, wanted: int, due_date: dt.date, summa
     summary[REFUSED] += len(refusals)
     summary["refusals"].extend(_refusal(app_id, reviewer_id, err) for reviewer_id, err in refusals)
     return len(seated)
+
+
+def _seal_panel(s, seated: list[Review]) -> list[int]:
+    """A panel's events onto the chain and a notice staged for each expert seated; the notices' outbox ids."""
+    audit.seal(s)
+    return [outbox.stage(s, "notify_review_assigned", review_id=r.id) for r in seated]
 
 
 def _load_experts(s, reviewer_ids: list[int]) -> list:

@@ -185,7 +185,7 @@ def _write_state_only(session: Session, row) -> None:
     """When the firing changed nothing but the row's state, write it with one prebuilt statement.
 
     It is the UPDATE the unit of work would issue, version check included, at a fraction of the
-    cost; then the row leaves the session, so sealing has nothing left to flush. A firing that
+    cost; then the row (and all the session read) leaves the session, so sealing has nothing left to flush. A firing that
     wrote anything else (an effect, a follow-up) is flushed as usual.
     """
     if session.new or session.deleted:
@@ -203,7 +203,9 @@ def _write_state_only(session: Session, row) -> None:
     set_committed_value(row, "version", row.version)
     if "updated_at" in model.__table__.c:
         set_committed_value(row, "updated_at", stamp)
-    session.expunge(row)
+    # The session holds nothing else that changed (checked above), so it is emptied whole: expunging
+    # the one row walks every relationship of its mapper for cascades, and cost a twentieth of a firing.
+    session.expunge_all()
 
 
 def current(subject: str, subject_id: int):
