@@ -1,6 +1,7 @@
 """Fixtures: a fresh database per test, clients that sign in as any role, factories."""
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -27,10 +28,20 @@ from .factories import PASSWORD, Factory  # noqa: E402
 
 # Speed, not behaviour: tests make many users (a cheap password hash) and never
 # survive a power cut (no fsync per commit). Production keeps scrypt and FULL.
-TEST_CONFIG = {"TESTING": True, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "SQLITE_SYNCHRONOUS": "OFF",
+TEST_CONFIG = {"TESTING": True, "GC_FREEZE": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "SQLITE_SYNCHRONOUS": "OFF",
                # Follow-ups right after the commit, so a test sees them done; tests/test_follow_ups.py
                # runs the served app's background thread.
                "FOLLOW_UPS": "inline"}
+
+
+@pytest.fixture(autouse=True)
+def _collector_as_it_was():
+    """A served app made by a test (a benchmark's) settles the process's collector: undo it after the test."""
+    threshold = gc.get_threshold()
+    yield
+    if gc.get_threshold() != threshold or gc.get_freeze_count():
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """fundflow: the workflow and approval engine of the International S&T Cooperation Special Fund."""
 from __future__ import annotations
 
+import gc
 from importlib import resources
 from typing import Any
 
@@ -46,7 +47,29 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_workflows()
     register_follow_ups(app)
+    if app.config["GC_FREEZE"]:
+        settle_start_up()
     return app
+
+
+# Full collections once in this many collections of the middle generation (CPython's default: 10).
+FULL_COLLECTION_EVERY = 1000
+
+
+def settle_start_up() -> None:
+    """Exempt what start-up made from the garbage collector's full passes, and make those passes rare.
+
+    The app's modules, mappers and routes are some 140,000 objects that live as long as the process;
+    a full pass walked them all, about 100 ms on this project's machine, and the request it fell in
+    answered that much later (the dashboard at 100,000 applications: p50 20 ms, p99 160-210 ms for
+    the queries it fell in). Frozen, they are still freed when nothing refers to them. With so little
+    left in the oldest generation, CPython would run a full pass every ten middle ones, each walking
+    whatever the requests then hold; once in a thousand keeps those passes as rare as before.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
 
 
 def register_workflows() -> None:

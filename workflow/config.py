@@ -33,6 +33,9 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict:
         "SQLITE_SYNCHRONOUS": "FULL",  # see db.py; tests, which need no power-cut safety, choose OFF
         # Database connections each process keeps open; as many again when busy (db.make_engine).
         "DB_POOL_SIZE": _positive(env, "FUNDFLOW_DB_POOL_SIZE", DEFAULT_POOL_SIZE),
+        # After start-up, exempt its objects from full garbage collections (create_app). The tests, which
+        # build an app per test in one process, leave them to the collector.
+        "GC_FREEZE": True,
         # werkzeug's default; tests choose a cheap one, since they make many users.
         "PASSWORD_HASH_METHOD": "scrypt",
         # Pages: Chinese first, Bootstrap served from the package, sessions that end when idle.
