@@ -239,8 +239,8 @@ def dashboard(officer: Actor, filters: dict[str, Any], page: int = 1) -> None:
     """The service calls the officer's dashboard (web/dashboard.py) makes for one request."""
     registry.calls()
     registry.bases()
-    items, _total = applications.list_applications(officer, **filters, page=page, per_page=DASHBOARD_PER_PAGE)
-    applications.count_by_state(officer, **{k: v for k, v in filters.items() if k != "state"})
+    items, _total, _counts = applications.list_with_counts(officer, **filters, page=page,
+                                                           per_page=DASHBOARD_PER_PAGE)
     compliance.statuses(a.id for a in items)
     registry.reviewers()  # the bulk-assignment form's choices
 

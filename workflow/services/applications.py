@@ -323,18 +323,36 @@ def list_applications(actor: Actor, *, state=None, channel=None, field=None, cou
                   call_id=call_id, base_id=base_id, compliance=compliance)
     if state:
         q = q.where(Application.state == state)
-    s = db.session()
-    total = s.scalar(select(func.count()).select_from(q.subquery()))
+    total = db.session().scalar(select(func.count()).select_from(q.subquery()))
+    return _page_of(q, page, per_page), total
+
+
+def list_with_counts(actor: Actor, *, state=None, page: int = 1, per_page: int = 50,
+                     **filters) -> tuple[list[Application], int, dict[str, int]]:
+    """list_applications and count_by_state at once, for a page that shows both (the officer's dashboard).
+
+    The total is read off the counts by state, which cover the same applications but for the state
+    filter: one count instead of two, and a count of a country with many partners took 40 ms at
+    100,000 applications.
+    """
+    counts = count_by_state(actor, **filters)
+    total = counts.get(state, 0) if state else sum(counts.values())
+    q = _narrowed(visible_applications(actor), **filters)
+    if state:
+        q = q.where(Application.state == state)
+    return _page_of(q, page, per_page), total, counts
+
+
+def _page_of(q, page: int, per_page: int) -> list[Application]:
     # The page's ids first, then their rows: the ids come from an index alone however deep the page,
     # and only the page's rows are read.
     ids = q.with_only_columns(Application.id).order_by(Application.id).limit(per_page) \
         .offset((page - 1) * per_page)
-    rows = s.scalars(
+    return list(db.session().scalars(
         select(Application).where(Application.id.in_(ids))
         .options(selectinload(Application.partners), selectinload(Application.institution))
         .order_by(Application.id)
-    ).all()
-    return list(rows), total
+    ).all())
 
 
 def count_by_state(actor: Actor, *, channel=None, field=None, country=None, call_id=None, base_id=None,
@@ -346,7 +364,7 @@ def count_by_state(actor: Actor, *, channel=None, field=None, country=None, call
     return {state: n for state, n in rows}
 
 
-def _narrowed(q, *, channel, field, country, call_id, base_id, compliance):
+def _narrowed(q, *, channel=None, field=None, country=None, call_id=None, base_id=None, compliance=None):
     if channel:
         q = q.where(Application.channel == channel)
     if field:

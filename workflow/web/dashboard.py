@@ -115,8 +115,7 @@ def _dashboard(assign_form=None, regenerate_form=None, status: int = 200):
     form = _filter_form(calls)
     filters = _filters(form)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    items, total = app_svc.list_applications(who, **filters, page=page, per_page=PER_PAGE)
-    counts = app_svc.count_by_state(who, **{k: v for k, v in filters.items() if k != "state"})
+    items, total, counts = app_svc.list_with_counts(who, **filters, page=page, per_page=PER_PAGE)
     order = list(workflows.definition("application").states)
     counts = sorted(counts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
     args = {k: v for k, v in request.args.items() if k not in ("page", "state") and v}
