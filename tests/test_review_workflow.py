@@ -322,3 +322,31 @@ def test_attachments_stay_readable_to_the_fund(panel):
     panel.assign(0)
     assert panel.officer.get(f"/applications/{panel.id}").json["summary"] == panel.application.summary
     assert panel.officer.get(f"/applications/{panel.id}/attachments").status_code == 200
+
+
+def test_reviews_submitted_in_one_transaction_close_review_at_the_quorum_without_a_flush(factory, api):
+    """The quorum counts the session's own unflushed reviews as they stand: nothing is flushed for it."""
+    from sqlalchemy import event as orm_event
+
+    from workflow.actors import Actor
+    from workflow.models import User, utcnow
+    from workflow.services.transitions import fire_in
+
+    panel = Panel(factory, api, quorum=2)
+    ids = [panel.declared(0), panel.declared(1)]
+    flushes = []
+    with factory.app.app_context():
+        with db.write_session() as session:
+            orm_event.listen(session, "before_flush", lambda *_: flushes.append(len(session.dirty)))
+            reviews = [session.get(Review, rid) for rid in ids]
+            actors = [Actor.of(session.get(User, r.id)) for r in panel.cast.reviewers[:2]]
+            assert reviews[0].application.call.quorum == 2  # what the guards read, loaded before any change
+            for actor, review in zip(actors, reviews):
+                fire_in(session, actor, review, "submit_review", payload=REVIEW, now=utcnow())
+                before_seal = list(flushes)
+            state = review.application.state
+            audit.seal(session)
+    assert before_seal == [] and state == "decision_pending"
+    closes = _events(factory, application_id=panel.id, trigger="close_review")
+    assert [(e.role, e.data["quorum"]) for e in closes] == [("system", {"submitted": 2, "quorum": 2})]
+    assert panel.state() == "decision_pending"

@@ -12,7 +12,7 @@ import unicodedata
 import math
 from typing import Any, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from .countries import COUNTRY_CODES
@@ -109,17 +109,27 @@ def sensitive_technology_screening(f: Firing) -> None:
         )
 
 
-def submitted_reviews(session: Session, application_id: int) -> int:
-    """The application's submitted reviews, counted in the database (what this transaction can see)."""
-    return session.scalar(select(func.count(Review.id)).where(Review.application_id == application_id,
-                                                              Review.state == "submitted"))
+def submitted_reviews(session: Session, application: Application) -> int:
+    """The application's submitted reviews as this transaction sees them, without flushing it: the rows
+    in the database, with the reviews this session changed counted as they now stand.
+
+    What a flush first would count, at a fraction of its cost: the follow-up after every submitted
+    review asks, and a flush each time was a third of the data generator's run. A review still
+    pending is in its initial state (fire_in inserts a pending row before firing it).
+    """
+    changed = [r for r in session.dirty if isinstance(r, Review) and r.application_id == application.id]
+    with session.no_autoflush:
+        stored = session.scalar(select(func.count(Review.id)).where(
+            Review.application_id == application.id, Review.state == "submitted",
+            Review.id.not_in([r.id for r in changed])))
+    return stored + sum(r.state == "submitted" for r in changed)
 
 
 @guard
 def review_quorum(f: Firing) -> None:
     """The system closes review at the quorum; an officer may close earlier once a review is in."""
     app = f.application
-    submitted = submitted_reviews(f.session, app.id)
+    submitted = submitted_reviews(f.session, app)
     if submitted >= app.call.quorum:
         f.values["quorum"] = {"submitted": submitted, "quorum": app.call.quorum}
         return
@@ -140,7 +150,7 @@ def review_quorum(f: Firing) -> None:
 def reason_below_quorum(f: Firing) -> None:
     """Closing with fewer reviews than the quorum needs the officer's reason (the comment)."""
     app = f.application
-    submitted = submitted_reviews(f.session, app.id)
+    submitted = submitted_reviews(f.session, app)
     if submitted >= app.call.quorum:
         return
     if not f.comment:

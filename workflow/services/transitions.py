@@ -156,20 +156,28 @@ def _follow(session: Session, application: Application, kind: str, trigger: str,
 
     The application row is locked first (PostgreSQL; on SQLite the writer already holds the
     database), so of causes committed at the same instant exactly one sees the follow-up due.
-    The row is read again only when someone else moved it meanwhile: a refresh would also
-    drop the collections the session has loaded, and every later read of them would go
-    back to the database.
+    Nothing is flushed for it: the guards count what the session changed as it stands
+    (guards.submitted_reviews), and the row is locked before the cause's own row is written,
+    in the order every writer of both takes them. The row is read again only when someone
+    else moved it meanwhile: a refresh would also drop the collections the session has
+    loaded, and every later read of them would go back to the database.
     """
     if kind != "application":  # check_names holds every follow-up to the application's workflow
         raise TypeError(f"no follow-up target {kind!r}")
-    session.flush()
-    locked = session.execute(_LOCK_VERSION, {"id": application.id}).scalar_one()
-    if locked != application.version:
+    with session.no_autoflush:
+        locked = session.execute(_LOCK_VERSION, {"id": application.id}).scalar_one()
+    if locked != _stored_version(application):
+        session.flush()  # what this transaction changed on it is checked against the stored version first
         session.refresh(application)
     try:
         fire_in(session, SYSTEM, application, trigger, now=now, follows=cause)
     except (GuardFailed, TransitionRefused):
         pass
+
+
+def _stored_version(row) -> int:
+    """The version the database holds for the row as this transaction last wrote or read it."""
+    return inspect(row).committed_state.get("version", row.version)
 
 
 def _count_change(row) -> None:
