@@ -12,7 +12,7 @@ import unicodedata
 import math
 from typing import Any, Callable
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .countries import COUNTRY_CODES
@@ -118,11 +118,16 @@ def submitted_reviews(session: Session, application: Application) -> int:
     pending is in its initial state (fire_in inserts a pending row before firing it).
     """
     changed = [r for r in session.dirty if isinstance(r, Review) and r.application_id == application.id]
-    with session.no_autoflush:
-        stored = session.scalar(select(func.count(Review.id)).where(
-            Review.application_id == application.id, Review.state == "submitted",
-            Review.id.not_in([r.id for r in changed])))
+    stored = session.connection().execute(_STORED_SUBMITTED, {
+        "application_id": application.id, "changed": [r.id for r in changed]}).scalar_one()
     return stored + sum(r.state == "submitted" for r in changed)
+
+
+# Built once, run on the session's connection: asked after every submitted review.
+_reviews = Review.__table__
+_STORED_SUBMITTED = select(func.count()).select_from(_reviews).where(
+    _reviews.c.application_id == bindparam("application_id"), _reviews.c.state == "submitted",
+    _reviews.c.id.not_in(bindparam("changed", expanding=True)))
 
 
 @guard
