@@ -6,10 +6,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event as orm_event, func, select, text
 
 from workflow import audit, db
-from workflow.models import ConflictDeclaration, Event, Review
+from workflow.actors import Actor
+from workflow.models import ConflictDeclaration, Event, Review, User, utcnow
+from workflow.services.transitions import fire_in
 
 from .conftest import ApiClient
 from .factories import Factory, snapshot
@@ -326,12 +328,6 @@ def test_attachments_stay_readable_to_the_fund(panel):
 
 def test_reviews_submitted_in_one_transaction_close_review_at_the_quorum_without_a_flush(factory, api):
     """The quorum counts the session's own unflushed reviews as they stand: nothing is flushed for it."""
-    from sqlalchemy import event as orm_event
-
-    from workflow.actors import Actor
-    from workflow.models import User, utcnow
-    from workflow.services.transitions import fire_in
-
     panel = Panel(factory, api, quorum=2)
     ids = [panel.declared(0), panel.declared(1)]
     flushes = []

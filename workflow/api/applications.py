@@ -11,7 +11,8 @@ from .blueprint import bp
 from .common import actor, body, fire_from_request, page, query
 
 # Built once, for the most asked reads: building a schema costs more than most of their dumps.
-APPLICATION, APPLICATION_QUERY, EVENTS = schemas.ApplicationOut(), schemas.ApplicationQuery(), schemas.EventOut(many=True)
+APPLICATION, APPLICATION_QUERY = schemas.ApplicationOut(), schemas.ApplicationQuery()
+EVENTS = schemas.EventOut(many=True)
 
 
 def _render(app_id: int, status: int = 200):
